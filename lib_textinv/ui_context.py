@@ -1,0 +1,33 @@
+"""What every section of the tab receives: the host and the components that carry the workflow's
+state from one section to the next (Dataset → Crop → Captions → Embedding → Train → Compare)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib_textinv.host import Host
+from lib_textinv.ids import elem_id
+
+
+@dataclass
+class TabContext:
+    host: Host
+    # gr.Textbox: the folder scanned in Dataset (the user's source images; never written to).
+    source_folder: Any = None
+    # gr.Textbox: the folder with training-size images (Crop's export; Captions and Train use it).
+    prepared_folder: Any = None
+    # gr.Textbox: the embedding being worked on (created in Embedding, trained, compared).
+    embedding_name: Any = None
+    # gr.Textbox: the training run folder (<log>/<date>/<name>) last trained, for Compare.
+    run_folder: Any = None
+    # Anything else a section wants to share, by name.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def elem_id(name: str) -> str:
+        return elem_id(name)
+
+    def unavailable_reason(self, feature: str) -> str | None:
+        ok, why = self.host.feature(feature)
+        return None if ok else why
