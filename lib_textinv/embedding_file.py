@@ -64,7 +64,8 @@ def _load_raw(path: Path) -> dict:
             if "weights_only" in str(e) or "Unsupported" in str(e) or "global" in str(e).lower():
                 raise EmbeddingFileError(
                     f"{path.name}: refused — the file contains code or objects that are not plain "
-                    "tensors (unsafe pickle)") from e
+                    "tensors (unsafe pickle)"
+                ) from e
             raise EmbeddingFileError(f"{path.name}: not a readable embedding file ({msg})") from e
         if not isinstance(data, dict):
             raise EmbeddingFileError(f"{path.name}: not an embedding (top level is {type(data).__name__})")
@@ -119,7 +120,8 @@ def load_embedding(path: str | os.PathLike) -> EmbeddingData:
         stored_name=data.get("name") if isinstance(data.get("name"), str) else None,
         step=_int(data.get("step")),
         sd_checkpoint=data.get("sd_checkpoint") if isinstance(data.get("sd_checkpoint"), str) else None,
-        sd_checkpoint_name=data.get("sd_checkpoint_name") if isinstance(data.get("sd_checkpoint_name"), str)
+        sd_checkpoint_name=data.get("sd_checkpoint_name")
+        if isinstance(data.get("sd_checkpoint_name"), str)
         else None,
     )
 
@@ -129,13 +131,20 @@ def check_width(emb: EmbeddingData, expected_width: int | None) -> str | None:
     if expected_width is None:
         return None
     if emb.width != expected_width:
-        return (f"{emb.path.name}: vectors are {emb.width} wide but the loaded model expects {expected_width} "
-                f"(trained for another model family)")
+        return (
+            f"{emb.path.name}: vectors are {emb.width} wide but the loaded model expects {expected_width} "
+            f"(trained for another model family)"
+        )
     return None
 
 
-def webui_payload(vectors, name: str, step: int | None, sd_checkpoint: str | None = None,
-                  sd_checkpoint_name: str | None = None) -> dict:
+def webui_payload(
+    vectors,
+    name: str,
+    step: int | None,
+    sd_checkpoint: str | None = None,
+    sd_checkpoint_name: str | None = None,
+) -> dict:
     """The dict the webui's ``Embedding.save`` writes (textual_inversion.py:54-71)."""
     return {
         "string_to_token": {"*": 265},

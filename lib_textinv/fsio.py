@@ -51,9 +51,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def atomic_save_image(image, path: str | os.PathLike, format: str | None = None, **params) -> None:
     """Save a PIL image atomically; ``format`` defaults to the file extension."""
     path = Path(path)
-    fmt = format or {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}.get(
-        path.suffix.lower(), None
-    )
+    fmt = format or {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}.get(path.suffix.lower())
     with atomic_open(path, "wb") as f:
         image.save(f, format=fmt, **params)
 
@@ -67,13 +65,16 @@ def is_same_or_inside(child: str | os.PathLike, parent: str | os.PathLike) -> bo
     return c == p or p in c.parents
 
 
-def check_output_dir(source_dir: str | os.PathLike, dest_dir: str | os.PathLike,
-                     source_files: list[str | os.PathLike] = ()) -> Path:
+def check_output_dir(
+    source_dir: str | os.PathLike, dest_dir: str | os.PathLike, source_files: list[str | os.PathLike] = ()
+) -> Path:
     """Return the resolved destination, or raise ``UnsafeDestination`` when it is the source
     folder itself or a path that would overwrite one of ``source_files``."""
     src, dst = _real(source_dir), _real(dest_dir)
     if src == dst:
-        raise UnsafeDestination(f"the destination {dest_dir} is the source folder itself; choose another folder")
+        raise UnsafeDestination(
+            f"the destination {dest_dir} is the source folder itself; choose another folder"
+        )
     real_sources = {_real(f) for f in source_files}
     if dst in real_sources:
         raise UnsafeDestination(f"the destination {dest_dir} is one of the source files")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+# Formats we decode. Restricting them matters: PIL's lenient TGA reader "opens" random bytes.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # JPEG also opens MPO (phones)
 DEFAULT_MAX_PIXELS = 100_000_000  # decompression-bomb guard (100 MP); never decode beyond it
 EXIF_ORIENTATION = 0x0112
 
@@ -46,6 +48,9 @@ class Background:
         return (self.r, self.g, self.b)
 
 
+WHITE = Background()
+
+
 def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
@@ -53,7 +58,7 @@ def is_image_name(name: str) -> bool:
 def open_guarded(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """``Image.open`` that refuses images above ``max_pixels`` before decoding any pixel."""
     try:
-        im = Image.open(path)
+        im = Image.open(path, formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as e:
         raise ImageRefused(f"larger than the pixel limit ({e})") from e
     w, h = im.size
@@ -70,7 +75,7 @@ def exif_orientation(im: Image.Image) -> int:
         return 1
 
 
-def to_rgb(im: Image.Image, background: Background = Background()) -> Image.Image:
+def to_rgb(im: Image.Image, background: Background = WHITE) -> Image.Image:
     """8-bit RGB: alpha composited on ``background``, palette/CMYK/16-bit/grey converted."""
     if im.mode == "RGB":
         return im
@@ -93,8 +98,12 @@ def to_rgb(im: Image.Image, background: Background = Background()) -> Image.Imag
     return im.convert("RGB")
 
 
-def load_rgb(path: str | os.PathLike, background: Background = Background(),
-             max_pixels: int = DEFAULT_MAX_PIXELS, draft: tuple[int, int] | None = None) -> Image.Image:
+def load_rgb(
+    path: str | os.PathLike,
+    background: Background = WHITE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft: tuple[int, int] | None = None,
+) -> Image.Image:
     """Decode the first frame, apply EXIF orientation, convert to RGB.
 
     ``draft=(w, h)`` lets JPEG decoding scale by 1/2, 1/4 or 1/8 in the DCT while staying at

@@ -52,8 +52,12 @@ class JobTable:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def start(self, title: str, fn: Callable[[Progress], Any],
-              runner: Callable[[str, Callable[[Progress], Any], Progress], Any] | None = None) -> Job:
+    def start(
+        self,
+        title: str,
+        fn: Callable[[Progress], Any],
+        runner: Callable[[str, Callable[[Progress], Any], Progress], Any] | None = None,
+    ) -> Job:
         """Run ``fn`` in a thread; ``runner`` (e.g. ``host.run_job``) wraps it in the host's queue."""
         job = Job(id=uuid.uuid4().hex[:12], title=title, progress=Progress(text=title))
         with self._lock:

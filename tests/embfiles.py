@@ -9,8 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def webui_pt_payload(vec, name: str, step: int | None = None, checkpoint: str | None = "abcdef0123",
-                     checkpoint_name: str | None = "tiny-sd1"):
+def webui_pt_payload(
+    vec,
+    name: str,
+    step: int | None = None,
+    checkpoint: str | None = "abcdef0123",
+    checkpoint_name: str | None = "tiny-sd1",
+):
     """The dict ``Embedding.save`` writes (textual_inversion.py:54-71)."""
     return {
         "string_to_token": {"*": 265},
@@ -39,8 +44,15 @@ def write_safetensors(path: Path, vec, key: str = "emb_params") -> Path:
     return path
 
 
-def write_training_run(log_dir: Path, name: str, steps=(5, 10, 15, 20), n_vectors: int = 2, width: int = 768,
-                       date: str = "2026-11-25", seed: int = 0) -> Path:
+def write_training_run(
+    log_dir: Path,
+    name: str,
+    steps=(5, 10, 15, 20),
+    n_vectors: int = 2,
+    width: int = 768,
+    date: str = "2026-11-25",
+    seed: int = 0,
+) -> Path:
     """``<log>/<date>/<name>/embeddings/<name>-<N>.pt`` as train_embedding writes them: the
     file named -N stores step N-1 (webui-api.md §3.8)."""
     import torch

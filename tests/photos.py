@@ -11,11 +11,27 @@ from PIL import Image
 # All of these are bundled in scikit-image 0.21's wheel.
 COLOUR = ("astronaut", "chelsea", "coffee", "rocket", "coins", "camera", "moon")
 TEXTURES = ("brick", "grass", "gravel")
-ALL = ("astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "gravel", "camera", "coins",
-       "moon", "page", "horse", "clock", "text", "hubble_deep_field", "immunohistochemistry")
+ALL = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "brick",
+    "grass",
+    "gravel",
+    "camera",
+    "coins",
+    "moon",
+    "page",
+    "horse",
+    "clock",
+    "text",
+    "hubble_deep_field",
+    "immunohistochemistry",
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def photo_array(name: str) -> np.ndarray:
     from skimage import data
 
@@ -32,8 +48,12 @@ def photo(name: str, mode: str = "RGB") -> Image.Image:
     return im.convert(mode) if mode else im
 
 
-def write_photos(folder: Path, names=("astronaut", "chelsea", "coffee", "rocket"), fmt: str = "JPEG",
-                 size: tuple[int, int] | None = None) -> list[Path]:
+def write_photos(
+    folder: Path,
+    names=("astronaut", "chelsea", "coffee", "rocket"),
+    fmt: str = "JPEG",
+    size: tuple[int, int] | None = None,
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     ext = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}[fmt]
     out = []
