@@ -173,10 +173,11 @@ def _sniff(head: bytes) -> str:
         if h[: len(magic)].lower() == magic.lower():
             return what
     try:
-        head.decode("utf-8")
-        return "text"
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         return "unknown binary data"
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+    return "text" if printable >= 0.95 * max(1, len(text)) else "unknown binary data"
 
 
 def _decode_error(e: BaseException) -> tuple[str, str]:
@@ -291,6 +292,9 @@ def scan_file(path: Path, opts: ScanOptions) -> FileReport:
         rep.format, rep.mode = im.format or "", im.mode
         rep.width, rep.height = im.size
         rep.frames = int(getattr(im, "n_frames", 1) or 1)
+        # PIL opens 16-bit grey PNGs as mode "I"; the decoder's raw mode tells the real depth.
+        raw = im.tile[0][3] if im.tile and len(im.tile[0]) > 3 else None
+        raw = raw[0] if isinstance(raw, tuple) else raw
         if rep.width * rep.height > opts.max_pixels:
             rep.add(
                 "too_large",
@@ -328,6 +332,8 @@ def scan_file(path: Path, opts: ScanOptions) -> FileReport:
         rep.dhash = _dhash(im)
         mode = im.mode
 
+    if mode == "I" and isinstance(raw, str) and raw.startswith("I;16"):
+        mode = "I;16"
     _conversion_notes(rep, mode, orientation, opts)
     _size_notes(rep, opts)
     return rep

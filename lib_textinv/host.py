@@ -97,6 +97,14 @@ class Host:
         Interrupt; standalone directly."""
         return fn(progress or Progress(text=title))
 
+    def interrupt(self) -> None:
+        """The host's own Interrupt (the webui's ``shared.state.interrupt()``); standalone: nothing,
+        our Progress objects carry the cancel."""
+
+    def state_file(self, name: str) -> str | None:
+        """Where the extension may keep a small state file (recent folders…); None = nowhere."""
+        return None
+
     def require(self, name: str) -> None:
         ok, why = self.feature(name)
         if not ok:
@@ -106,9 +114,20 @@ class Host:
 class StandaloneHost(Host):
     """``python -m lib_textinv``: no webui; templates fall back to a folder if given."""
 
-    def __init__(self, templates_dir: str | None = None, settings: dict[str, Any] | None = None) -> None:
-        super().__init__(kind="standalone", settings=dict(settings or {}))
+    def __init__(
+        self,
+        templates_dir: str | None = None,
+        settings: dict[str, Any] | None = None,
+        state_dir: str | None = None,
+    ) -> None:
+        from lib_textinv.settings import defaults
+
+        super().__init__(kind="standalone", settings={**defaults(), **(settings or {})})
         self._templates_dir = templates_dir
+        self._state_dir = state_dir
+
+    def state_file(self, name: str) -> str | None:
+        return os.path.join(self._state_dir, name) if self._state_dir else None
 
     def paths(self) -> HostPaths:
         return HostPaths(templates_dir=self._templates_dir)

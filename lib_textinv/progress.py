@@ -79,3 +79,45 @@ class RecordingProgress(Progress):
         self.events.append((self.done, self.text))
         if self.cancel_after is not None and self.done >= self.cancel_after:
             self.cancel()
+
+
+class ForwardingProgress(Progress):
+    """Forwards to an inner Progress (e.g. the UI's) and to a host hook (e.g. the webui's
+    ``shared.state``); cancelled when either side says so (our Stop or the webui's Interrupt)."""
+
+    def __init__(self, inner: Progress, on_update=None, is_cancelled=None) -> None:
+        super().__init__(inner.total, inner.text)
+        self.inner = inner
+        self._on_update = on_update
+        self._is_cancelled = is_cancelled
+
+    def _sync(self) -> None:
+        if self._on_update is not None:
+            self._on_update(self)
+
+    def begin(self, total: int, text: str = "") -> None:
+        super().begin(total, text)
+        self.inner.begin(total, text)
+        self._sync()
+
+    def step(self, n: int = 1, text: str | None = None) -> None:
+        super().step(n, text)
+        self.inner.step(n, text)
+        self._sync()
+
+    def set_text(self, text: str) -> None:
+        super().set_text(text)
+        self.inner.set_text(text)
+        self._sync()
+
+    def cancel(self) -> None:
+        super().cancel()
+        self.inner.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return (
+            self._cancel.is_set()
+            or self.inner.cancelled
+            or bool(self._is_cancelled is not None and self._is_cancelled())
+        )

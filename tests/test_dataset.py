@@ -67,6 +67,8 @@ def test_specific_messages(corpus):
     assert "HTML" in files["page.jpg"].problems[0].message
     assert "PDF" in files["document.jpg"].problems[0].message
     assert "text" in files["notes.png"].problems[0].message
+    assert "binary" in files["noise.webp"].problems[0].message
+    assert "16-bit" in files["deep.png"].problems[0].message
     assert "40000×40000" in files["bomb.png"].problems[0].message
     dup = next(p for p in files["astronaut2.jpg"].problems if p.code == "near_duplicate")
     assert "astronaut.jpg" in dup.message

@@ -1,0 +1,3 @@
+from lib_textinv.standalone import main
+
+main()

@@ -1,0 +1,35 @@
+"""The Dataset section in a real browser: scan a folder with good and bad files, read the table."""
+
+from __future__ import annotations
+
+from tests.badfiles import make_corpus
+from tests.browser.conftest import screenshot
+from tests.photos import write_photos
+
+
+def test_scan_shows_every_file_with_its_problem(page, tmp_path):
+    folder = tmp_path / "mixed"
+    make_corpus(folder)
+    write_photos(folder, ["chelsea", "rocket"])
+    page.locator("#textinv-dataset-folder textarea").fill(str(folder))
+    page.locator("#textinv-dataset-scan").click()
+    summary = page.locator("#textinv-dataset-summary .textinv-summary")
+    summary.wait_for(timeout=60_000)
+    assert summary.get_attribute("data-refused") == "11"
+    text = summary.inner_text()
+    assert "usable" in text and "11 refused" in text
+    table = page.locator("#textinv-dataset-table")
+    table.get_by_text("zero bytes: the file is empty", exact=True).wait_for()
+    assert table.get_by_text("not an image: the content looks like an HTML page", exact=True).count() == 1
+    assert table.get_by_text("notes.png").count() == 1
+    # the workflow bar picked up the folder for the next sections
+    assert page.locator("#textinv-source-folder textarea").input_value() == str(folder)
+    # thumbnails of usable images only
+    assert page.locator("#textinv-dataset-gallery img").count() >= 10
+    screenshot(page, "dataset")
+
+
+def test_bad_folder_message(page, tmp_path):
+    page.locator("#textinv-dataset-folder textarea").fill(str(tmp_path / "missing"))
+    page.locator("#textinv-dataset-scan").click()
+    page.locator("#textinv-dataset-summary").get_by_text("folder not found").wait_for(timeout=30_000)
