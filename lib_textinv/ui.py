@@ -47,7 +47,7 @@ def _build_section(ctx: TabContext, modules: tuple[str, ...]) -> None:
         try:
             importlib.import_module(name).build(ctx)
         # One broken section must not take the whole tab (and the webui's UI) down with it.
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             logger.exception("textinv: building %s failed", name)
             gr.HTML(
                 f'<div class="textinv-summary textinv-bad">This section failed to load: '
