@@ -11,6 +11,9 @@ import importlib
 import logging
 import secrets
 
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
 from lib_textinv.host import Host
 from lib_textinv.ids import API_PREFIX
 from lib_textinv.jobs import JOBS
@@ -40,9 +43,6 @@ def parse_api_auth(value: str | None) -> dict[str, str]:
 
 def basic_auth(credentials: dict[str, str]):
     """A FastAPI dependency equal to the webui's ``Api.auth``."""
-    from fastapi import Depends, HTTPException
-    from fastapi.security import HTTPBasic, HTTPBasicCredentials
-
     security = HTTPBasic()
 
     def check(given: HTTPBasicCredentials = Depends(security)) -> bool:  # noqa: B008 (FastAPI idiom)
@@ -57,8 +57,6 @@ def basic_auth(credentials: dict[str, str]):
 
 
 def build_router(host: Host):
-    from fastapi import APIRouter, HTTPException
-
     router = APIRouter()
 
     @router.get("/status")
@@ -104,8 +102,6 @@ def build_router(host: Host):
 
 def mount(app, host: Host, api_auth: str | None = None) -> None:
     """Add every route to ``app`` under ``/textinv/v1``, behind basic auth when configured."""
-    from fastapi import Depends
-
     creds = parse_api_auth(api_auth)
     deps = [Depends(basic_auth(creds))] if creds else []
     app.include_router(build_router(host), prefix=API_PREFIX, dependencies=deps)

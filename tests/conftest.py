@@ -36,3 +36,41 @@ def tree_checksums(folder: Path) -> dict[str, str]:
 @pytest.fixture
 def checksums():
     return tree_checksums
+
+
+TEMPLATES = {
+    "style_filewords.txt": "a painting, art by [name]\na [filewords], art by [name]\n",
+    "subject_filewords.txt": "a photo of a [name], [filewords]\n",
+    "none.txt": "picture\n",
+}
+
+
+@pytest.fixture
+def webui(tmp_path, monkeypatch):
+    """The contract double of the webui's modules, with a data dir, an embeddings dir, templates and
+    an SD1 model loaded. Yields a namespace of the double's modules; removes them afterwards."""
+    import types
+
+    from tests import webui_double
+
+    data = tmp_path / "webui-data"
+    (data / "embeddings").mkdir(parents=True)
+    templates = data / "textual_inversion_templates"
+    templates.mkdir()
+    for name, text in TEMPLATES.items():
+        (templates / name).write_text(text)
+    monkeypatch.setenv("TEXTINV_DOUBLE_DATA_PATH", str(data))
+    monkeypatch.chdir(data)
+    webui_double.uninstall()
+    webui_double.install()
+    from modules import call_queue, paths_internal, progress, sd_hijack, sd_models, shared
+    from modules.textual_inversion import textual_inversion
+
+    shared.cmd_opts.embeddings_dir = str(data / "embeddings")
+    shared.cmd_opts.textual_inversion_templates_dir = str(templates)
+    sd_models.model_data.sd_model = sd_models.make_model("SD1")
+    sd_hijack.model_hijack.embedding_db.add_embedding_dir(shared.cmd_opts.embeddings_dir)
+    textual_inversion.list_textual_inversion_templates()
+    yield types.SimpleNamespace(shared=shared, sd_models=sd_models, sd_hijack=sd_hijack, ti=textual_inversion,
+                                call_queue=call_queue, progress=progress, paths=paths_internal, data=data)
+    webui_double.uninstall()

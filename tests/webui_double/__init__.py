@@ -1,0 +1,30 @@
+"""A contract double of the AUTOMATIC1111 webui v1.10.1 ``modules`` package.
+
+It follows the real signatures and behaviours our bridge relies on (each file cites the source
+lines it mirrors, per ../shared/webui-api.md) and is stricter where that catches our bugs: the
+queue lock raises on re-entry instead of deadlocking. ``install()`` puts it on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def install() -> None:
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+
+
+def uninstall() -> None:
+    if str(HERE) in sys.path:
+        sys.path.remove(str(HERE))
+    for name in list(sys.modules):
+        if name == "modules" or name.startswith("modules.") or name in ("launch", "lib_textinv.webui"):
+            del sys.modules[name]
+    # the package attribute would keep serving a bridge bound to a previous double
+    pkg = sys.modules.get("lib_textinv")
+    if pkg is not None and hasattr(pkg, "webui"):
+        delattr(pkg, "webui")

@@ -1,0 +1,1 @@
+"""Double of the webui's ``modules`` package (v1.10.1)."""

@@ -1,0 +1,257 @@
+"""modules/textual_inversion/textual_inversion.py (v1.10.1), the parts our bridge calls.
+
+Behaviour kept from the real module: templates dict keyed by file name (:23-36); Embedding.save's
+pickle layout (:54-71); the database's reload clears hand-registered entries (:212-243) and
+``register_embedding_by_name`` removes the old ``ids_lookup`` entry by ``Embedding.name``
+(:126-150, the stale-entry trap); ``create_embedding`` argument order and errors (:259-284);
+``train_embedding``'s 30 positional parameters (:400) with the off-by-one checkpoint step and the
+swallowed in-loop error (§0.5, §3.8). The "model" is a deterministic stand-in.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from collections import namedtuple
+
+import torch
+
+from modules import shared
+
+TextualInversionTemplate = namedtuple("TextualInversionTemplate", ["name", "path"])
+textual_inversion_templates: dict = {}
+
+
+def list_textual_inversion_templates():  # :27-36
+    textual_inversion_templates.clear()
+    d = shared.cmd_opts.textual_inversion_templates_dir
+    for root, _, fns in os.walk(d or ""):
+        for fn in fns:
+            textual_inversion_templates[fn] = TextualInversionTemplate(fn, os.path.join(root, fn))
+    return textual_inversion_templates
+
+
+class Embedding:  # :39-88
+    def __init__(self, vec, name, step=None):
+        self.vec = vec
+        self.name = name
+        self.step = step
+        self.shape = None
+        self.vectors = 0
+        self.cached_checksum = None
+        self.sd_checkpoint = None
+        self.sd_checkpoint_name = None
+        self.optimizer_state_dict = None
+        self.filename = None
+        self.hash = None
+        self.shorthash = None
+
+    def save(self, filename):  # :54-71
+        torch.save({"string_to_token": {"*": 265}, "string_to_param": {"*": self.vec}, "name": self.name,
+                    "step": self.step, "sd_checkpoint": self.sd_checkpoint,
+                    "sd_checkpoint_name": self.sd_checkpoint_name}, filename)
+
+    def set_hash(self, v):
+        self.hash = v
+        self.shorthash = v[:12]
+
+
+def _tokenize(name):
+    """Stand-in for cond_stage_model.tokenize([name])[0]: CLIP lower-cases."""
+    return [hash(w) % 49000 for w in re.findall(r"\w+|[^\w\s]", name.lower())]
+
+
+class EmbeddingDatabase:  # :111-256
+    def __init__(self):
+        self.ids_lookup = {}
+        self.word_embeddings = {}
+        self.skipped_embeddings = {}
+        self.expected_shape = -1
+        self.embedding_dirs = {}
+        self.reloads = 0  # double only
+
+    def add_embedding_dir(self, path):
+        self.embedding_dirs[path] = path
+
+    def register_embedding(self, embedding, model):
+        return self.register_embedding_by_name(embedding, model, embedding.name)
+
+    def register_embedding_by_name(self, embedding, model, name):  # :126-150
+        ids = _tokenize(name)
+        first_id = ids[0]
+        if first_id not in self.ids_lookup:
+            self.ids_lookup[first_id] = []
+        if name in self.word_embeddings:
+            # remove old one from the lookup list — by the stored Embedding.name (:136)
+            lookup = [x for x in self.ids_lookup[first_id] if x[1].name != name]
+        else:
+            lookup = self.ids_lookup[first_id]
+        if embedding is not None:
+            lookup += [(ids, embedding)]
+        self.ids_lookup[first_id] = sorted(lookup, key=lambda x: len(x[0]), reverse=True)
+        if embedding is None:
+            if name in self.word_embeddings:
+                del self.word_embeddings[name]
+            if len(self.ids_lookup[first_id]) == 0:
+                del self.ids_lookup[first_id]
+            return None
+        self.word_embeddings[name] = embedding
+        return embedding
+
+    def get_expected_shape(self):  # :152-155
+        m = shared.sd_model_for_double()
+        return m.embedding_width
+
+    def load_from_file(self, path, filename):  # :157-192 (.pt/.safetensors only here)
+        name, ext = os.path.splitext(filename)
+        ext = ext.upper()
+        if ext in (".PT", ".BIN"):
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        elif ext == ".SAFETENSORS":
+            import safetensors.torch
+
+            data = safetensors.torch.load_file(path, device="cpu")
+        else:
+            return
+        embedding = create_embedding_from_data(data, name, filename=filename, filepath=path)
+        if self.expected_shape == -1 or self.expected_shape == embedding.shape:
+            self.register_embedding(embedding, None)
+        else:
+            self.skipped_embeddings[name] = embedding
+
+    def load_from_dir(self, embdir):
+        for root, _, fns in os.walk(embdir, followlinks=True):
+            for fn in fns:
+                fullfn = os.path.join(root, fn)
+                if os.stat(fullfn).st_size == 0:
+                    continue
+                self.load_from_file(fullfn, fn)
+
+    def load_textual_inversion_embeddings(self, force_reload=False):  # :212-243 (always reloads here)
+        self.ids_lookup.clear()
+        self.word_embeddings.clear()
+        self.skipped_embeddings.clear()
+        self.expected_shape = self.get_expected_shape()
+        for d in self.embedding_dirs:
+            if os.path.isdir(d):
+                self.load_from_dir(d)
+        self.word_embeddings.update(sorted(self.word_embeddings.items(), key=lambda e: e[0].lower()))
+        self.reloads += 1
+
+
+def create_embedding(name, num_vectors_per_token, overwrite_old, init_text="*"):  # :259-284
+    m = shared.sd_model_for_double()
+    if m.is_sdxl:
+        raise TypeError("'NoneType' object is not subscriptable")  # GeneralConditioner wants a dict
+    g = torch.Generator().manual_seed(abs(hash(init_text)) % 2**31)
+    vec = torch.zeros((num_vectors_per_token, m.embedding_width))
+    if init_text:
+        vec += torch.randn(vec.shape, generator=g) * 0.01
+    name = "".join(x for x in name if (x.isalnum() or x in "._- "))
+    fn = os.path.join(shared.cmd_opts.embeddings_dir, f"{name}.pt")
+    if not overwrite_old:
+        assert not os.path.exists(fn), f"file {fn} already exists"
+    embedding = Embedding(vec, name)
+    embedding.step = 0
+    embedding.save(fn)
+    return fn
+
+
+def create_embedding_from_data(data, name, filename="unknown embedding file", filepath=None):  # :287-323
+    if "string_to_param" in data:
+        param_dict = data["string_to_param"]
+        assert len(param_dict) == 1, "embedding file has multiple terms in it"
+        emb = next(iter(param_dict.items()))[1]
+        vec = emb.detach().float()
+        shape, vectors = vec.shape[-1], vec.shape[0]
+    elif isinstance(data, dict) and isinstance(next(iter(data.values())), torch.Tensor):
+        assert len(data.keys()) == 1, "embedding file has multiple terms in it"
+        emb = next(iter(data.values()))
+        if len(emb.shape) == 1:
+            emb = emb.unsqueeze(0)
+        vec = emb.detach().float()
+        shape, vectors = vec.shape[-1], vec.shape[0]
+    else:
+        raise Exception(f"Couldn't identify {filename} as neither textual inversion embedding nor diffuser concept.")
+    embedding = Embedding(vec, name)
+    embedding.step = data.get("step", None)
+    embedding.sd_checkpoint = data.get("sd_checkpoint", None)
+    embedding.sd_checkpoint_name = data.get("sd_checkpoint_name", None)
+    embedding.vectors = vectors
+    embedding.shape = shape
+    if filepath:
+        embedding.filename = filepath
+        embedding.set_hash("0" * 64)
+    return embedding
+
+
+def write_loss(log_directory, filename, step, epoch_len, values):  # :326-346 (csv columns)
+    path = os.path.join(log_directory, filename)
+    new = not os.path.exists(path)
+    with open(path, "a+", newline="") as f:
+        if new:
+            f.write("step,epoch,epoch_step,loss,learn_rate\n")
+        epoch, epoch_step = (step - 1) // epoch_len, (step - 1) % epoch_len
+        f.write(f"{step},{epoch},{epoch_step},{values['loss']},{values['learn_rate']}\n")
+
+
+# Double only: what the next train_embedding does wrong (None | "loop-error").
+FAULT = {"mode": None}
+
+
+def train_embedding(id_task, embedding_name, learn_rate, batch_size, gradient_step, data_root, log_directory,
+                    training_width, training_height, varsize, steps, clip_grad_mode, clip_grad_value,
+                    shuffle_tags, tag_drop_out, latent_sampling_method, use_weight, create_image_every,
+                    save_embedding_every, template_filename, save_image_with_stored_embedding,
+                    preview_from_txt2img, preview_prompt, preview_negative_prompt, preview_steps,
+                    preview_sampler_name, preview_cfg_scale, preview_seed, preview_width, preview_height):  # :400
+    # validate_train_inputs (:376-397): the asserted types
+    assert isinstance(batch_size, int) and batch_size > 0, "Batch size must be a positive integer"
+    assert isinstance(gradient_step, int) and gradient_step > 0, "Gradient accumulation step must be positive"
+    assert isinstance(steps, int) and steps > 0, "Max steps must be positive"
+    assert isinstance(save_embedding_every, int) and save_embedding_every >= 0
+    assert isinstance(create_image_every, int) and create_image_every >= 0
+    assert isinstance(learn_rate, str), "learn_rate is a schedule string"
+    assert template_filename in textual_inversion_templates, f"Prompt template file {template_filename} not found"
+    embedding = shared_db().word_embeddings[embedding_name]  # KeyError for an unknown name, like the real one
+    state = shared.state
+    state.job = "train-embedding"
+    state.job_count = steps
+    log_directory = os.path.join(log_directory, datetime.datetime.now().strftime("%Y-%m-%d"), embedding_name)
+    emb_dir = os.path.join(log_directory, "embeddings")
+    if save_embedding_every > 0:
+        os.makedirs(emb_dir, exist_ok=True)
+    os.makedirs(log_directory, exist_ok=True) if (save_embedding_every or create_image_every) else None
+    if not os.path.isdir(log_directory):
+        raise FileNotFoundError(f"[Errno 2] No such file or directory: '{log_directory}/settings.json'")
+    initial_step = embedding.step or 0
+    if initial_step >= steps:
+        state.textinfo = "Model has already been trained beyond specified max steps"
+        return embedding, os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
+    try:
+        for step in range(initial_step, steps):
+            if state.interrupted:
+                break
+            if FAULT["mode"] == "loop-error" and step == steps // 2:
+                raise RuntimeError("CUDA out of memory (double)")
+            embedding.vec = embedding.vec + 0.001
+            embedding.step = step + 1
+            steps_done = embedding.step
+            write_loss(log_directory, "textual_inversion_loss.csv", steps_done, 4,
+                       {"loss": f"{0.5 / steps_done:.7f}", "learn_rate": learn_rate})
+            if save_embedding_every > 0 and steps_done % save_embedding_every == 0:
+                last = Embedding(embedding.vec, f"{embedding_name}-{steps_done}", step=embedding.step - 1)
+                last.save(os.path.join(emb_dir, f"{embedding_name}-{steps_done}.pt"))
+            state.job_no = embedding.step
+        filename = os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
+        embedding.save(filename)
+    except Exception as e:  # noqa: BLE001 — the real function swallows in-loop errors (§0.5)
+        print(f"Error training embedding: {e}")
+    return embedding, os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
+
+
+def shared_db():
+    from modules import sd_hijack
+
+    return sd_hijack.model_hijack.embedding_db
