@@ -5,7 +5,8 @@ pickle layout (:54-71); the database's reload clears hand-registered entries (:2
 ``register_embedding_by_name`` removes the old ``ids_lookup`` entry by ``Embedding.name``
 (:126-150, the stale-entry trap); ``create_embedding`` argument order and errors (:259-284);
 ``train_embedding``'s 30 positional parameters (:400) with the off-by-one checkpoint step and the
-swallowed in-loop error (§0.5, §3.8). The "model" is a deterministic stand-in.
+swallowed in-loop error (§0.5, §3.8). The "model" is a deterministic stand-in. torch is imported
+lazily (the real webui has it loaded already) so start-up tests see only our own imports.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import datetime
 import os
 import re
 from collections import namedtuple
-
-import torch
 
 from modules import shared
 
@@ -48,6 +47,8 @@ class Embedding:  # :39-88
         self.shorthash = None
 
     def save(self, filename):  # :54-71
+        import torch
+
         torch.save({"string_to_token": {"*": 265}, "string_to_param": {"*": self.vec}, "name": self.name,
                     "step": self.step, "sd_checkpoint": self.sd_checkpoint,
                     "sd_checkpoint_name": self.sd_checkpoint_name}, filename)
@@ -106,6 +107,8 @@ class EmbeddingDatabase:  # :111-256
     def load_from_file(self, path, filename):  # :157-192 (.pt/.safetensors only here)
         name, ext = os.path.splitext(filename)
         ext = ext.upper()
+        import torch
+
         if ext in (".PT", ".BIN"):
             data = torch.load(path, map_location="cpu", weights_only=True)
         elif ext == ".SAFETENSORS":
@@ -141,6 +144,8 @@ class EmbeddingDatabase:  # :111-256
 
 
 def create_embedding(name, num_vectors_per_token, overwrite_old, init_text="*"):  # :259-284
+    import torch
+
     m = shared.sd_model_for_double()
     if m.is_sdxl:
         raise TypeError("'NoneType' object is not subscriptable")  # GeneralConditioner wants a dict
@@ -159,6 +164,8 @@ def create_embedding(name, num_vectors_per_token, overwrite_old, init_text="*"):
 
 
 def create_embedding_from_data(data, name, filename="unknown embedding file", filepath=None):  # :287-323
+    import torch
+
     if "string_to_param" in data:
         param_dict = data["string_to_param"]
         assert len(param_dict) == 1, "embedding file has multiple terms in it"
