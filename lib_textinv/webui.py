@@ -8,6 +8,7 @@ creating embeddings) report why they are unavailable.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 from modules import shared
 
-from lib_textinv.host import EmbeddingInfo, Host, HostPaths, ModelFacts
+from lib_textinv.host import EmbeddingInfo, Host, HostPaths, ModelFacts, Unavailable
 from lib_textinv.ids import SETTINGS_SECTION, TAB_ID, TAB_LABEL
 from lib_textinv.progress import ForwardingProgress, Progress
 
@@ -79,6 +80,7 @@ class WebuiHost(Host):
     def __init__(self) -> None:
         super().__init__(kind="forge" if is_forge() else "webui")
         self._active: Progress | None = None
+        self._shadowed: dict[str, Any] = {}  # user embeddings hidden by a sweep token
 
     # -- facts -------------------------------------------------------------------------------
     def paths(self) -> HostPaths:
@@ -228,12 +230,407 @@ class WebuiHost(Host):
         if self._active is not None:
             shared.state.interrupt()
 
+    # -- embeddings (issue 6, 8) ------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        """Tokens as the loaded model's tokenizer counts them (sd_hijack_clip.py tokenize, §4.3)."""
+        m = _loaded_model()
+        cond = getattr(m, "cond_stage_model", None)
+        if cond is None or not hasattr(cond, "tokenize"):
+            raise Unavailable("no model with a text encoder is loaded")
+        return len(cond.tokenize([text])[0])
+
+    def create_embedding(self, name: str, nvpt: int, init_text: str, overwrite: bool) -> str:
+        """textual_inversion.py:259-284 — note the order: nvpt second, init_text last. The caller
+        holds the queue lock (create.py runs it inside run_job)."""
+        from modules.textual_inversion import textual_inversion as ti
+
+        return ti.create_embedding(name, int(nvpt), bool(overwrite), init_text=init_text)
+
+    def reload_embeddings(self, force: bool = True) -> None:
+        """A reload clears hand-registered entries (§3.4): never call it during a sweep."""
+        db = self._embedding_db()
+        if db is not None:
+            db.load_textual_inversion_embeddings(force_reload=force)
+
+    def webui_option(self, key: str, default: Any = None) -> Any:
+        return getattr(shared.opts, key, default)
+
+    def clip_cache_dirs(self) -> list[str]:
+        from modules import paths_internal
+
+        custom = getattr(shared.cmd_opts, "clip_models_path", None)
+        return [custom] if custom else [os.path.join(paths_internal.models_path, "CLIP")]
+
+    # -- training (issue 7) ------------------------------------------------------------------
+    def train(self, args, progress: Progress, loss_csv_every: int | None = None):
+        """Run the webui's own Train-tab function (textual_inversion/ui.py:17-37: the --lowvram
+        refusal and the cross-attention optimisation swap) and record what it hides: it reports
+        in-loop errors through errors.report and returns normally (§0.5, §3.8)."""
+        import threading
+        import traceback
+
+        from modules import errors, sd_samplers
+        from modules.textual_inversion import ui as ti_ui
+
+        from lib_textinv.train_call import RawTrainResult
+
+        result = RawTrainResult()
+        version = webui_version()
+        positional = args.to_positional(
+            ".".join(map(str, version)) if version else None, [s.name for s in sd_samplers.samplers]
+        )
+        original_report = errors.report
+        captured: list[str] = []
+
+        def report(message, *a, exc_info=False, **kw):
+            captured.append(str(message) + ("\n" + traceback.format_exc() if exc_info else ""))
+            return original_report(message, *a, exc_info=exc_info, **kw)
+
+        state, done = shared.state, threading.Event()
+
+        def mirror() -> None:  # state → our Progress while the webui trains
+            while not done.wait(0.5):
+                for p in (progress, getattr(progress, "inner", None)):
+                    if p is not None and state.job_count and state.job_count > 0:
+                        p.total, p.done, p.text = state.job_count, state.job_no, _strip_html(state.textinfo)
+
+        saved_csv_every = getattr(shared.opts, "training_write_csv_every", None)
+        watcher = threading.Thread(target=mirror, name="textinv-train-progress", daemon=True)
+        errors.report = report
+        if loss_csv_every:
+            shared.opts.training_write_csv_every = int(loss_csv_every)
+        watcher.start()
+        try:
+            message, _ = ti_ui.train_embedding(*positional)
+            result.message = str(message or "")
+        # The webui raises anything before its loop (AssertionError, KeyError, schedule errors):
+        # all are reported to the user as the run's outcome, not re-raised.
+        except Exception as e:  # noqa: BLE001
+            result.exception = f"{type(e).__name__}: {e}"
+            captured.append(traceback.format_exc())
+        finally:
+            done.set()
+            watcher.join(5)
+            errors.report = original_report
+            if loss_csv_every and saved_csv_every is not None:
+                shared.opts.training_write_csv_every = saved_csv_every
+        db = self._embedding_db()
+        emb = db.word_embeddings.get(args.embedding_name) if db is not None else None
+        result.final_step = getattr(emb, "step", None)
+        result.interrupted = bool(state.interrupted)
+        result.console_error = "\n".join(captured)
+        if state.textinfo and not result.message:
+            result.message = _strip_html(state.textinfo)
+        # After a swallowed error the live object may be renamed <name>-<N> (§3.17.4).
+        self.reload_embeddings(force=True)
+        return result
+
+    # -- step sweep (issue 8) ----------------------------------------------------------------
+    def samplers(self) -> list[str]:
+        from modules import sd_samplers
+
+        return [s.name for s in sd_samplers.samplers]
+
+    def txt2img_defaults(self) -> dict[str, Any]:
+        """The txt2img tab's defaults as the user saved them in ui-config.json (§7.4)."""
+        import json
+
+        path = getattr(shared.cmd_opts, "ui_config_file", None)
+        try:
+            with open(path, encoding="utf-8") as f:
+                cfg = json.load(f)
+        except (OSError, TypeError, ValueError):
+            return {}
+        keys = {
+            "sampler": "txt2img/Sampling method/value",
+            "steps": "txt2img/Sampling steps/value",
+            "cfg_scale": "txt2img/CFG Scale/value",
+            "width": "txt2img/Width/value",
+            "height": "txt2img/Height/value",
+        }
+        return {k: cfg[v] for k, v in keys.items() if v in cfg}
+
+    def register_checkpoint(self, token: str, path: str) -> None:
+        """In memory only, under ``token`` (§3.16, §3.18): emb.name == token (the stale-entry trap
+        of register_embedding_by_name, textual_inversion.py:136) and a real filename (the Extra
+        Networks page needs it)."""
+        from modules.textual_inversion import textual_inversion as ti
+
+        from lib_textinv.embedding_file import load_embedding
+
+        data = load_embedding(path)  # refuses unsafe pickles before the webui sees the file
+        payload = {"string_to_param": {"*": data.vectors}, "name": token, "step": data.step}
+        emb = ti.create_embedding_from_data(payload, token, filename=os.path.basename(path), filepath=path)
+        emb.name, emb.filename = token, path
+        db = self._embedding_db()
+        if token in db.word_embeddings and token not in self._shadowed:
+            self._shadowed[token] = db.word_embeddings[token]
+        db.register_embedding_by_name(emb, shared.sd_model, token)
+
+    def unregister(self, token: str) -> None:
+        db = self._embedding_db()
+        db.register_embedding_by_name(None, shared.sd_model, token)
+        previous = self._shadowed.pop(token, None)
+        if previous is not None:
+            db.register_embedding_by_name(previous, shared.sd_model, token)
+
+    def generate(self, prompts: list[str], seeds: list[int], params) -> list[tuple[Any, str]]:
+        """One txt2img batch, image i from prompts[i] and seeds[i] (§5.1, §5.7, §3.18). Runs inside
+        run_job (the lock is held), without reloading the embedding database."""
+        import dataclasses
+        from contextlib import closing
+
+        from modules import processing
+
+        from lib_textinv.progress import Cancelled
+
+        n = len(prompts)
+        fields = {f.name for f in dataclasses.fields(processing.StableDiffusionProcessingTxt2Img)}
+        kwargs = {
+            "prompt": list(prompts),
+            "negative_prompt": [params.negative_prompt] * n,
+            "seed": list(seeds),
+            "sampler_name": params.sampler,
+            "steps": int(params.steps),
+            "cfg_scale": float(params.cfg_scale),
+            "width": int(params.width),
+            "height": int(params.height),
+            "batch_size": n,
+            "n_iter": 1,
+            "do_not_save_samples": True,
+            "do_not_save_grid": True,
+        }
+        if "scheduler" in fields:  # 1.9+
+            kwargs["scheduler"] = params.scheduler
+        p = processing.StableDiffusionProcessingTxt2Img(**kwargs)
+        p.do_not_reload_embeddings = True
+        with closing(p):
+            processed = processing.process_images(p)
+        if shared.state.interrupted:
+            raise Cancelled("interrupted")
+        first = processed.index_of_first_image
+        return list(zip(processed.images[first:], processed.infotexts[first:], strict=False))
+
+    def save_image(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
+        from modules import images
+
+        outdir = self.paths().outdir_samples
+        path, _ = images.save_image(
+            image, outdir, "", seed, prompt, shared.opts.samples_format, info=infotext
+        )
+        return path
+
+    def save_grid(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
+        from modules import images
+
+        outdir = self.paths().outdir_grids
+        path, _ = images.save_image(
+            image,
+            outdir,
+            "textinv-sweep",
+            seed,
+            prompt,
+            getattr(shared.opts, "grid_format", "png"),
+            info=infotext,
+            grid=True,
+        )
+        return path
+
+    def draw_grid(
+        self, images_: list[Any], cols: int, rows: int, col_labels: list[str], row_labels: list[str]
+    ) -> Any:
+        """images.image_grid + draw_grid_annotations (modules/images.py:36-66, 151-236); fresh
+        annotation lists each call because the webui re-wraps them in place."""
+        from modules import images
+
+        grid = images.image_grid(images_, rows=rows)
+        w, h = images_[0].size
+        hor = [[images.GridAnnotation(t)] for t in col_labels]
+        ver = [[images.GridAnnotation(t)] for t in row_labels]
+        return images.draw_grid_annotations(grid, w, h, hor, ver)
+
+    # -- scores (issue 9) --------------------------------------------------------------------
+    def loss_host(self):
+        m = _loaded_model()
+        if m is None or not hasattr(m, "p_losses"):
+            raise Unavailable("the fixed-batch loss needs a loaded SD1/SD2 model")
+        return _WebuiLossHost(self)
+
+    def token_table(self):
+        m = _loaded_model()
+        cond = getattr(m, "cond_stage_model", None)
+        if cond is None:
+            raise Unavailable("no model with a text encoder is loaded")
+        return _WebuiTokenTable(cond)
+
+    # -- captions (issue 5) ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def captioner(self, source: str):
+        model = _WebuiCaptioner(source)
+        try:
+            yield model
+        finally:
+            model.release()
+
+    # -- crop (issue 4) ----------------------------------------------------------------------
+    def list_upscalers(self) -> list[str]:
+        return [u.name for u in getattr(shared, "sd_upscalers", [])]
+
+    def upscale(self, image: Any, width: int, height: int, name: str) -> Any:
+        """images.resize_image "Just resize" with the chosen upscaler (modules/images.py:252-326)."""
+        from modules import images
+
+        return images.resize_image(0, image, int(width), int(height), upscaler_name=name)
+
     # -- internals ---------------------------------------------------------------------------
     @staticmethod
     def _embedding_db():
         from modules import sd_hijack
 
         return getattr(sd_hijack.model_hijack, "embedding_db", None)
+
+
+def _strip_html(text: Any) -> str:
+    return re.sub(r"<[^>]+>", " ", str(text or "")).strip()
+
+
+class _WebuiTokenTable:
+    """The raw token matrix and id → text of SD1/SD2 text encoders (§4.3)."""
+
+    def __init__(self, cond) -> None:
+        self.cond = cond
+
+    def matrix(self):
+        w = self.cond.wrapped
+        if hasattr(w, "transformer"):  # SD1: FrozenCLIPEmbedder
+            return w.transformer.text_model.embeddings.token_embedding.wrapped.weight
+        return w.model.token_embedding.wrapped.weight  # SD2: open_clip
+
+    def id_to_token(self, ids: list[int]) -> list[str]:
+        tok = getattr(self.cond, "tokenizer", None)
+        if tok is not None:
+            return list(tok.convert_ids_to_tokens([int(i) for i in ids]))
+        import open_clip
+
+        return [open_clip.tokenizer._tokenizer.decoder[int(i)] for i in ids]
+
+
+class _WebuiLossHost:
+    """Denoising loss on a fixed batch through the loaded model (§3.18 recipe: p_losses)."""
+
+    TOKEN = "textinv-fixed-batch-probe"
+
+    def __init__(self, host: WebuiHost) -> None:
+        self.host = host
+
+    def encode_latents(self, images: list[Any]):
+        import numpy as np
+        import torch
+        from modules import devices
+
+        m = shared.sd_model
+        x = torch.stack(
+            [
+                torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1.0).permute(
+                    2, 0, 1
+                )
+                for im in images
+            ]
+        ).to(devices.device, dtype=devices.dtype_vae)
+        with torch.no_grad(), devices.autocast():
+            posterior = m.encode_first_stage(x)
+            # The posterior's mode, not a sample: the same latents every time ("deterministic").
+            z = posterior.mode() if hasattr(posterior, "mode") else posterior
+            return (z * m.scale_factor).float().cpu()
+
+    def denoise_loss(self, latents, prompts: list[str], timesteps, noise, embedding) -> float:
+        import torch
+        from modules import devices
+        from modules.textual_inversion import textual_inversion as ti
+
+        token, vectors = embedding
+        m = shared.sd_model
+        db = self.host._embedding_db()
+        emb = ti.create_embedding_from_data({"string_to_param": {"*": vectors}}, self.TOKEN, filepath=None)
+        emb.name, emb.filename = self.TOKEN, os.path.join(shared.cmd_opts.embeddings_dir or "", f"{token}.pt")
+        db.register_embedding_by_name(emb, m, self.TOKEN)
+        try:
+            texts = [p.replace(token, self.TOKEN) for p in prompts]
+            with torch.no_grad(), devices.autocast():
+                c = m.cond_stage_model(texts)
+                loss, _ = m.p_losses(
+                    latents.to(devices.device),
+                    c,
+                    timesteps.to(devices.device),
+                    noise=noise.to(devices.device),
+                )
+            return float(loss.item() if hasattr(loss, "item") else loss)
+        finally:
+            db.register_embedding_by_name(None, m, self.TOKEN)
+
+
+class _WebuiCaptioner:
+    """BLIP in batches (§3.18: one blip_model.generate on a stacked batch with the webui's own
+    384-px transform gives the captions of generate_caption) and DeepBooru tags (§6.2)."""
+
+    BLIP_SIZE = 384  # modules/interrogate.py blip_image_eval_size
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.blip = source in ("blip", "both")
+        self.booru = source in ("deepbooru", "both")
+        if self.blip:
+            shared.interrogator.load()
+        if self.booru:
+            from modules import deepbooru
+
+            deepbooru.model.start()
+
+    def caption_batch(self, images: list[Any]) -> list[str]:
+        import torch
+        from modules import devices
+        from torchvision import transforms
+        from torchvision.transforms.functional import InterpolationMode
+
+        it = shared.interrogator
+        tf = transforms.Compose(
+            [
+                transforms.Resize((self.BLIP_SIZE, self.BLIP_SIZE), interpolation=InterpolationMode.BICUBIC),
+                transforms.ToTensor(),
+                transforms.Normalize(
+                    (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+                ),
+            ]
+        )
+        batch = (
+            torch.stack([tf(im.convert("RGB")) for im in images])
+            .type(it.dtype)
+            .to(devices.device_interrogate)
+        )
+        o = shared.opts
+        with torch.no_grad():
+            return list(
+                it.blip_model.generate(
+                    batch,
+                    sample=False,
+                    num_beams=o.interrogate_clip_num_beams,
+                    min_length=o.interrogate_clip_min_length,
+                    max_length=o.interrogate_clip_max_length,
+                )
+            )
+
+    def tag_batch(self, images: list[Any]) -> list[str]:
+        from modules import deepbooru
+
+        return [deepbooru.model.tag_multi(im) for im in images]
+
+    def release(self) -> None:
+        if self.blip:
+            shared.interrogator.unload()  # keeps them if "keep models in memory" is on
+        if self.booru:
+            from modules import deepbooru
+
+            deepbooru.model.stop()
 
 
 HOST: WebuiHost | None = None
@@ -288,3 +685,6 @@ def on_app_started(_demo, app) -> None:
     from lib_textinv import api
 
     api.mount(app, host(), getattr(shared.cmd_opts, "api_auth", None))
+
+
+# BRIDGE-COMPLETE
