@@ -50,6 +50,13 @@ SETTINGS: list[Setting] = [
         info="the image tower of SD1's text encoder family; weights are used only if already cached",
     ),
     Setting("clip_pretrained", "openai", "open_clip pretrained tag", "textbox"),
+    Setting(
+        "clip_cache_dir",
+        "",
+        "Extra folder with open_clip weights",
+        "textbox",
+        info="searched before ~/.cache/clip and the Hugging Face cache; nothing is downloaded",
+    ),
     Setting("clip_device", "auto", "Device for CLIP scoring", "radio", {"choices": ["auto", "cpu", "cuda"]}),
     Setting("clip_batch_size", 16, "CLIP batch size", "slider", {"minimum": 1, "maximum": 128, "step": 1}),
     Setting(

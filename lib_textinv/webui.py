@@ -239,6 +239,13 @@ class WebuiHost(Host):
             raise Unavailable("no model with a text encoder is loaded")
         return len(cond.tokenize([text])[0])
 
+    def tokenizer(self):
+        """Prompt token counts as the txt2img counter shows them: embeddings count as their
+        vectors (model_hijack.get_prompt_lengths, sd_hijack.py:324-333)."""
+        if _loaded_model() is None:
+            raise Unavailable("no model is loaded")
+        return _PromptCounter()
+
     def create_embedding(self, name: str, nvpt: int, init_text: str, overwrite: bool) -> str:
         """textual_inversion.py:259-284 — note the order: nvpt second, init_text last. The caller
         holds the queue lock (create.py runs it inside run_job)."""
@@ -492,6 +499,13 @@ class WebuiHost(Host):
 
 def _strip_html(text: Any) -> str:
     return re.sub(r"<[^>]+>", " ", str(text or "")).strip()
+
+
+class _PromptCounter:
+    def count_tokens(self, text: str) -> int:
+        from modules import sd_hijack
+
+        return int(sd_hijack.model_hijack.get_prompt_lengths(text)[0])
 
 
 class _WebuiTokenTable:
