@@ -20,7 +20,7 @@ RUNS = 7
 
 PRELUDE = f"""
 import sys, time, json
-sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests' / 'webui_double')!r}]
+sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / "tests" / "webui_double")!r}]
 import gradio, fastapi, modules.shared, modules.script_callbacks
 heavy = ("torch", "cv2", "open_clip")
 before = set(sys.modules)
@@ -28,7 +28,7 @@ t0 = time.perf_counter()
 """
 ENTRY = f"""
 import runpy
-runpy.run_path({str(ROOT / 'scripts' / 'textinv.py')!r})
+runpy.run_path({str(ROOT / "scripts" / "textinv.py")!r})
 t1 = time.perf_counter()
 from modules import script_callbacks
 script_callbacks.callback_map["callbacks_ui_tabs"][0]()

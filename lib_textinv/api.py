@@ -45,7 +45,7 @@ def basic_auth(credentials: dict[str, str]):
     """A FastAPI dependency equal to the webui's ``Api.auth``."""
     security = HTTPBasic()
 
-    def check(given: HTTPBasicCredentials = Depends(security)) -> bool:  # noqa: B008 (FastAPI idiom)
+    def check(given: HTTPBasicCredentials = Depends(security)) -> bool:
         expected = credentials.get(given.username)
         if expected is not None and secrets.compare_digest(given.password, expected):
             return True

@@ -687,9 +687,13 @@ def on_ui_settings() -> None:
         "number": gr.Number,
         "textbox": None,
     }
-    section = (*SETTINGS_SECTION, "training")  # (id, title, category) modules/options.py:68-76
+    # OptionInfo.section must be the 2-tuple (id, title): ui_settings.py:141 unpacks it; the category
+    # is a separate attribute (options.py:68-76 splits a 3-tuple the same way; absent before 1.7).
     for s in SETTINGS:
-        info = shared.OptionInfo(s.default, s.label, components[s.component], dict(s.args), section=section)
+        info = shared.OptionInfo(
+            s.default, s.label, components[s.component], dict(s.args), section=tuple(SETTINGS_SECTION)
+        )
+        info.category_id = "training"
         if s.info:
             info = info.info(s.info)
         shared.opts.add_option(s.key, info)

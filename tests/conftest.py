@@ -71,6 +71,14 @@ def webui(tmp_path, monkeypatch):
     sd_models.model_data.sd_model = sd_models.make_model("SD1")
     sd_hijack.model_hijack.embedding_db.add_embedding_dir(shared.cmd_opts.embeddings_dir)
     textual_inversion.list_textual_inversion_templates()
-    yield types.SimpleNamespace(shared=shared, sd_models=sd_models, sd_hijack=sd_hijack, ti=textual_inversion,
-                                call_queue=call_queue, progress=progress, paths=paths_internal, data=data)
+    yield types.SimpleNamespace(
+        shared=shared,
+        sd_models=sd_models,
+        sd_hijack=sd_hijack,
+        ti=textual_inversion,
+        call_queue=call_queue,
+        progress=progress,
+        paths=paths_internal,
+        data=data,
+    )
     webui_double.uninstall()

@@ -24,14 +24,24 @@ def bridge(webui):
     bridge_module.HOST = None
 
 
-@pytest.mark.parametrize(("family", "native", "width", "trainable"), [
-    ("SD1", 512, 768, True), ("SD2", 512, 1024, True), ("SD2-v", 768, 1024, True), ("SDXL", 768, 2048, False),
-])
+@pytest.mark.parametrize(
+    ("family", "native", "width", "trainable"),
+    [
+        ("SD1", 512, 768, True),
+        ("SD2", 512, 1024, True),
+        ("SD2-v", 768, 1024, True),
+        ("SDXL", 768, 2048, False),
+    ],
+)
 def test_model_facts(bridge, webui, family, native, width, trainable):
     webui.sd_models.model_data.sd_model = webui.sd_models.make_model(family)
     facts = bridge.host().model_facts()
     assert (facts.family, facts.native_resolution, facts.embedding_width, facts.trainable) == (
-        family, native, width, trainable)
+        family,
+        native,
+        width,
+        trainable,
+    )
     assert facts.name == "tiny-sd1" and facts.short_hash == "d10cce5e4d"
     if family == "SDXL":
         assert "SDXL" in facts.reason
@@ -141,7 +151,9 @@ def test_settings_registered_in_their_section(bridge, webui):
     labels = webui.shared.opts.data_labels
     for s in SETTINGS:
         assert s.key.startswith("textinv_")
-        assert labels[s.key].section == ("textinv", "Textual Inversion Helper", "training")
+        # webui 1.10.1 ui_settings.py:141 unpacks section as (id, title); the category is apart.
+        assert labels[s.key].section == ("textinv", "Textual Inversion Helper")
+        assert labels[s.key].category_id == "training"
         assert getattr(webui.shared.opts, s.key) == s.default
     assert bridge.host().setting("clip_model") == "ViT-L-14"
 
@@ -149,15 +161,19 @@ def test_settings_registered_in_their_section(bridge, webui):
 def test_scripts_entry_registers_tab_settings_and_routes(webui):
     sys.path.insert(0, str(ROOT))
     try:
-        webui_callbacks = sys.modules["modules.script_callbacks"] if "modules.script_callbacks" in sys.modules \
+        webui_callbacks = (
+            sys.modules["modules.script_callbacks"]
+            if "modules.script_callbacks" in sys.modules
             else __import__("modules.script_callbacks", fromlist=["x"])
+        )
         webui_callbacks.clear_callbacks()
         runpy.run_path(str(ROOT / "scripts" / "textinv.py"))
         cm = webui_callbacks.callback_map
-        assert [len(cm[k]) for k in ("callbacks_ui_tabs", "callbacks_ui_settings", "callbacks_app_started")] == [
-            1, 1, 1]
+        assert [
+            len(cm[k]) for k in ("callbacks_ui_tabs", "callbacks_ui_settings", "callbacks_app_started")
+        ] == [1, 1, 1]
         tabs = cm["callbacks_ui_tabs"][0]()
-        (blocks, label, elem), = tabs
+        ((blocks, label, elem),) = tabs
         assert (label, elem) == ("TI Helper", "textinv")
         assert blocks.__class__.__name__ == "Blocks"
     finally:
@@ -165,8 +181,11 @@ def test_scripts_entry_registers_tab_settings_and_routes(webui):
 
 
 def test_entry_script_is_thin():
-    lines = [ln for ln in (ROOT / "scripts" / "textinv.py").read_text().splitlines()
-             if ln.strip() and not ln.startswith(('"""', "#"))]
+    lines = [
+        ln
+        for ln in (ROOT / "scripts" / "textinv.py").read_text().splitlines()
+        if ln.strip() and not ln.startswith(('"""', "#"))
+    ]
     assert len(lines) <= 8
 
 
@@ -201,7 +220,7 @@ def test_old_webui_fails_loudly(bridge, webui, monkeypatch, caplog):
     from modules import launch_utils
 
     monkeypatch.setattr(launch_utils, "TAG", "v1.5.2")
-    (blocks, label, elem), = bridge.on_ui_tabs()
+    ((_blocks, _label, elem),) = bridge.on_ui_tabs()
     assert "needs AUTOMATIC1111 webui 1.6 or newer; this is 1.5.2" in caplog.text
     assert elem == "textinv"
 
@@ -209,8 +228,9 @@ def test_old_webui_fails_loudly(bridge, webui, monkeypatch, caplog):
 def test_install_py_installs_only_what_is_missing():
     calls = []
     present = {"open_clip", "safetensors"}
-    fake_launch = types.SimpleNamespace(is_installed=lambda name: name in present,
-                                        run_pip=lambda cmd, desc=None: calls.append(cmd))
+    fake_launch = types.SimpleNamespace(
+        is_installed=lambda name: name in present, run_pip=lambda cmd, desc=None: calls.append(cmd)
+    )
     install = runpy.run_path(str(ROOT / "install.py"))
     install["main"](fake_launch)
     assert calls == ["install opencv-python-headless"]

@@ -6,13 +6,23 @@ from modules import options, shared_state
 from modules.options import OptionInfo  # noqa: F401  (re-exported like the real module)
 
 cmd_opts = types.SimpleNamespace(
-    embeddings_dir=None, textual_inversion_templates_dir=None, lowvram=False, medvram=False, api_auth=None,
-    data_dir=None, disable_safe_unpickle=False,
+    embeddings_dir=None,
+    textual_inversion_templates_dir=None,
+    lowvram=False,
+    medvram=False,
+    api_auth=None,
+    data_dir=None,
+    disable_safe_unpickle=False,
 )
-opts = options.Options({
-    "outdir_samples": "", "outdir_txt2img_samples": "outputs/txt2img-images", "outdir_grids": "",
-    "outdir_txt2img_grids": "outputs/txt2img-grids", "samples_format": "png",
-})
+opts = options.Options(
+    {
+        "outdir_samples": "",
+        "outdir_txt2img_samples": "outputs/txt2img-images",
+        "outdir_grids": "",
+        "outdir_txt2img_grids": "outputs/txt2img-grids",
+        "samples_format": "png",
+    }
+)
 state = shared_state.State()
 parallel_processing_allowed = True
 interrogator = None

@@ -49,9 +49,17 @@ class Embedding:  # :39-88
     def save(self, filename):  # :54-71
         import torch
 
-        torch.save({"string_to_token": {"*": 265}, "string_to_param": {"*": self.vec}, "name": self.name,
-                    "step": self.step, "sd_checkpoint": self.sd_checkpoint,
-                    "sd_checkpoint_name": self.sd_checkpoint_name}, filename)
+        torch.save(
+            {
+                "string_to_token": {"*": 265},
+                "string_to_param": {"*": self.vec},
+                "name": self.name,
+                "step": self.step,
+                "sd_checkpoint": self.sd_checkpoint,
+                "sd_checkpoint_name": self.sd_checkpoint_name,
+            },
+            filename,
+        )
 
     def set_hash(self, v):
         self.hash = v
@@ -180,7 +188,9 @@ def create_embedding_from_data(data, name, filename="unknown embedding file", fi
         vec = emb.detach().float()
         shape, vectors = vec.shape[-1], vec.shape[0]
     else:
-        raise Exception(f"Couldn't identify {filename} as neither textual inversion embedding nor diffuser concept.")
+        raise Exception(
+            f"Couldn't identify {filename} as neither textual inversion embedding nor diffuser concept."
+        )
     embedding = Embedding(vec, name)
     embedding.step = data.get("step", None)
     embedding.sd_checkpoint = data.get("sd_checkpoint", None)
@@ -207,12 +217,38 @@ def write_loss(log_directory, filename, step, epoch_len, values):  # :326-346 (c
 FAULT = {"mode": None}
 
 
-def train_embedding(id_task, embedding_name, learn_rate, batch_size, gradient_step, data_root, log_directory,
-                    training_width, training_height, varsize, steps, clip_grad_mode, clip_grad_value,
-                    shuffle_tags, tag_drop_out, latent_sampling_method, use_weight, create_image_every,
-                    save_embedding_every, template_filename, save_image_with_stored_embedding,
-                    preview_from_txt2img, preview_prompt, preview_negative_prompt, preview_steps,
-                    preview_sampler_name, preview_cfg_scale, preview_seed, preview_width, preview_height):  # :400
+def train_embedding(
+    id_task,
+    embedding_name,
+    learn_rate,
+    batch_size,
+    gradient_step,
+    data_root,
+    log_directory,
+    training_width,
+    training_height,
+    varsize,
+    steps,
+    clip_grad_mode,
+    clip_grad_value,
+    shuffle_tags,
+    tag_drop_out,
+    latent_sampling_method,
+    use_weight,
+    create_image_every,
+    save_embedding_every,
+    template_filename,
+    save_image_with_stored_embedding,
+    preview_from_txt2img,
+    preview_prompt,
+    preview_negative_prompt,
+    preview_steps,
+    preview_sampler_name,
+    preview_cfg_scale,
+    preview_seed,
+    preview_width,
+    preview_height,
+):  # :400
     # validate_train_inputs (:376-397): the asserted types
     assert isinstance(batch_size, int) and batch_size > 0, "Batch size must be a positive integer"
     assert isinstance(gradient_step, int) and gradient_step > 0, "Gradient accumulation step must be positive"
@@ -220,7 +256,9 @@ def train_embedding(id_task, embedding_name, learn_rate, batch_size, gradient_st
     assert isinstance(save_embedding_every, int) and save_embedding_every >= 0
     assert isinstance(create_image_every, int) and create_image_every >= 0
     assert isinstance(learn_rate, str), "learn_rate is a schedule string"
-    assert template_filename in textual_inversion_templates, f"Prompt template file {template_filename} not found"
+    assert template_filename in textual_inversion_templates, (
+        f"Prompt template file {template_filename} not found"
+    )
     embedding = shared_db().word_embeddings[embedding_name]  # KeyError for an unknown name, like the real one
     state = shared.state
     state.job = "train-embedding"
@@ -245,15 +283,20 @@ def train_embedding(id_task, embedding_name, learn_rate, batch_size, gradient_st
             embedding.vec = embedding.vec + 0.001
             embedding.step = step + 1
             steps_done = embedding.step
-            write_loss(log_directory, "textual_inversion_loss.csv", steps_done, 4,
-                       {"loss": f"{0.5 / steps_done:.7f}", "learn_rate": learn_rate})
+            write_loss(
+                log_directory,
+                "textual_inversion_loss.csv",
+                steps_done,
+                4,
+                {"loss": f"{0.5 / steps_done:.7f}", "learn_rate": learn_rate},
+            )
             if save_embedding_every > 0 and steps_done % save_embedding_every == 0:
                 last = Embedding(embedding.vec, f"{embedding_name}-{steps_done}", step=embedding.step - 1)
                 last.save(os.path.join(emb_dir, f"{embedding_name}-{steps_done}.pt"))
             state.job_no = embedding.step
         filename = os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
         embedding.save(filename)
-    except Exception as e:  # noqa: BLE001 — the real function swallows in-loop errors (§0.5)
+    except Exception as e:  # the real function swallows in-loop errors (§0.5)
         print(f"Error training embedding: {e}")
     return embedding, os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
 

@@ -1,0 +1,129 @@
+"""Sweep, promote and scores on one real training run in the webui's own log folder (the Compare
+and Scores routes only read runs there)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import need
+from tests.e2e.helpers import (
+    API,
+    create_embedding,
+    remove_embedding_files,
+    remove_files,
+    remove_tree,
+    train_request,
+    training_folder,
+    unique_name,
+    wait_job,
+)
+
+
+@pytest.fixture(scope="module")
+def trained_run(client, status, tmp_path_factory):
+    """A finished 20-step run (checkpoints 5, 10, 15, 20) under the webui's default log folder."""
+    need(status, "train")
+    name = unique_name("e2ecmp")
+    dataset = training_folder(tmp_path_factory.mktemp("cmp") / "dataset")
+    created = create_embedding(client, name)
+    emb_dir = Path(created["path"]).parent
+    run_folder = None
+    try:
+        r = client.post(f"{API}/train", json=train_request(name, dataset, None, create_image_every=0))
+        assert r.status_code == 200, r.text
+        run_folder = r.json()["run_folder"]
+        job = wait_job(client, r.json()["job_id"], 300)
+        assert job["status"] == "done" and job["result"]["status"] == "finished", job
+        yield {"name": name, "run_folder": Path(run_folder), "dataset": dataset, "embeddings_dir": emb_dir}
+    finally:
+        remove_embedding_files(emb_dir, name)
+        remove_tree(run_folder)
+
+
+def test_sweep_then_promote_then_txt2img(client, status, trained_run):
+    need(status, "generate")
+    name = trained_run["name"]
+    req = {
+        "name": name,
+        "checkpoints": "all",
+        "prompts": ["a photo of {}", "a painting, {}"],
+        "seeds": [1234],
+        "sampler": "Euler a",
+        "sampling_steps": 4,
+        "cfg_scale": 7.0,
+        "width": 64,
+        "height": 64,
+        "batch_size": 4,
+    }
+    r = client.post(f"{API}/sweep", json=req)
+    assert r.status_code == 200, r.text
+    assert r.json()["cells"] == 8
+    job = wait_job(client, r.json()["job_id"], 300)
+    assert job["status"] == "done", job
+    res = job["result"]
+    grid = res["grid"]
+    try:
+        assert res["done"] == 8 and not res["interrupted"], res
+        assert grid and Path(grid).is_file(), res
+        tokens = [f"{name}-{s}" for s in (5, 10, 15, 20)]
+        assert sorted({c["token"] for c in res["cells"]}) == sorted(tokens)
+        with Image.open(grid) as im:
+            info = im.info.get("parameters", "")
+            assert im.width >= 4 * 64 and im.height >= 2 * 64
+        assert "Sweep checkpoints" in info, info
+        for t in tokens:
+            assert t in info, (t, info)
+        assert "Steps: 4" in info, info
+    finally:
+        remove_files(grid, *[c["path"] for c in res.get("cells", []) if c.get("path")])
+
+    r = client.post(f"{API}/promote", json={"name": name, "step": 10})
+    assert r.status_code == 200, r.text
+    promoted = r.json()
+    assert promoted["token"] == f"{name}-10"
+    assert Path(promoted["path"]).parent == trained_run["embeddings_dir"]
+    assert client.get("/sdapi/v1/embeddings").json()["loaded"].get(f"{name}-10"), "promoted not loaded"
+
+    r = client.post(
+        "/sdapi/v1/txt2img",
+        json={
+            "prompt": f"a photo of {name}-10",
+            "steps": 4,
+            "width": 64,
+            "height": 64,
+            "seed": 1,
+            "sampler_name": "Euler a",
+            "save_images": False,
+        },
+        timeout=300,
+    )
+    assert r.status_code == 200, r.text
+    info = json.loads(r.json()["info"])
+    text = info["infotexts"][0]
+    assert "TI hashes" in text, text
+    assert f"{name}-10" in text.split("TI hashes", 1)[1], text
+
+    again = client.post(f"{API}/promote", json={"name": name, "step": 10})
+    assert again.status_code == 409, again.text
+
+
+def test_fixed_batch_loss_is_repeatable(client, status, trained_run):
+    need(status, "train")
+    req = {"name": trained_run["name"], "parts": ["loss"], "steps": [5, 10, 15, 20], "seed": 7}
+
+    def losses() -> dict[int, float]:
+        r = client.post(f"{API}/score", json=req)
+        assert r.status_code == 200, r.text
+        job = wait_job(client, r.json()["job_id"], 300)
+        assert job["status"] == "done", job
+        points = job["result"]["fixed_loss"]["points"]
+        return {p["step"]: p["loss"] for p in points}
+
+    first = losses()
+    assert sorted(first) == [5, 10, 15, 20], first
+    assert all(isinstance(v, float) and v == v and v > 0 for v in first.values()), first
+    assert losses() == first
