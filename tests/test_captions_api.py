@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from contextlib import contextmanager
 
@@ -31,42 +30,12 @@ class CaptionHost(Host):
         yield Model()
 
 
-class _AsgiClient:
-    """Sync client over httpx's ASGI transport: starlette 0.26's TestClient passes ``app=`` to
-    httpx.Client, which httpx 0.28 (installed here beside the webui's pins) no longer accepts."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def request(self, method, url, **kw):
-        import httpx
-
-        async def go():
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                return await c.request(method, url, **kw)
-
-        return asyncio.run(go())
-
-    def get(self, url, **kw):
-        return self.request("GET", url, **kw)
-
-    def put(self, url, **kw):
-        return self.request("PUT", url, **kw)
-
-    def post(self, url, **kw):
-        return self.request("POST", url, **kw)
-
-
 def client_for(host):
     app = FastAPI()
     router = APIRouter()
     api_captions.add_routes(router, host)
     app.include_router(router, prefix="/textinv/v1")
-    try:
-        return TestClient(app)
-    except TypeError:  # httpx >= 0.28 with starlette 0.26
-        return _AsgiClient(app)
+    return TestClient(app)
 
 
 @pytest.fixture

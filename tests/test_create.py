@@ -267,26 +267,6 @@ def test_build_inside_blocks(webui):
 # -- HTTP API -------------------------------------------------------------------------------------------
 
 
-class _AsgiClient:
-    """starlette 0.26's TestClient passes ``app=`` to httpx.Client, which newer httpx refuses: talk to
-    the app through httpx's ASGI transport instead (same requests, same responses)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def post(self, url, **kw):
-        import asyncio
-
-        import httpx
-
-        async def go():
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                return await c.post(url, **kw)
-
-        return asyncio.run(go())
-
-
 def client_for(host):
     from fastapi import APIRouter, FastAPI
     from fastapi.testclient import TestClient
@@ -297,10 +277,7 @@ def client_for(host):
     api_embedding.add_routes(router, host)
     app = FastAPI()
     app.include_router(router, prefix="/textinv/v1")
-    try:
-        return TestClient(app)
-    except TypeError:  # httpx >= 0.28 with starlette 0.26
-        return _AsgiClient(app)
+    return TestClient(app)
 
 
 def test_api_create(webui):

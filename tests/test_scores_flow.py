@@ -150,37 +150,8 @@ def test_full_flow_writes_the_csv_beside_the_grid(world):
     assert "already exists" in ui_scores.on_promote(rep, host=_PromoteHost(host))
 
 
-class _AsyncBridge:
-    """httpx ≥ 0.28 dropped the sync ``app=`` transport that starlette 0.26's TestClient uses:
-    the same requests through ``httpx.ASGITransport``."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def _do(self, method, url, **kw):
-        import asyncio
-
-        import httpx
-
-        async def go():
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-                return await c.request(method, url, **kw)
-
-        return asyncio.run(go())
-
-    def get(self, url, **kw):
-        return self._do("GET", url, **kw)
-
-    def post(self, url, **kw):
-        return self._do("POST", url, **kw)
-
-
 def _client(app):
-    try:
-        return TestClient(app)
-    except TypeError:  # httpx >= 0.28 with starlette 0.26
-        return _AsyncBridge(app)
+    return TestClient(app)
 
 
 class _PromoteHost(ScoreHost):

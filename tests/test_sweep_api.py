@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import pytest
@@ -17,33 +16,12 @@ from tests.embfiles import write_pt, write_training_run
 from tests.test_sweep_ui import WebuiLikeHost
 
 
-class _AsgiClient:
-    """starlette 0.26's TestClient passes ``app=`` to httpx.Client, which httpx 0.28 (installed
-    beside the webui's pins) refuses: fall back to httpx's ASGI transport."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def post(self, url, **kw):
-        import httpx
-
-        async def go():
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                return await c.post(url, **kw)
-
-        return asyncio.run(go())
-
-
 def client_for(host):
     router = APIRouter()
     add_routes(router, host)
     app = FastAPI()
     app.include_router(router, prefix="/textinv/v1")
-    try:
-        return TestClient(app)
-    except TypeError:  # httpx >= 0.28 with starlette 0.26
-        return _AsgiClient(app)
+    return TestClient(app)
 
 
 @pytest.fixture
