@@ -61,7 +61,7 @@ def build_tab(host: Host):
 
     with gr.Blocks(analytics_enabled=False, title="Textual Inversion Helper") as blocks:
         with gr.Column(elem_id=elem_id("root")):
-            gr.HTML(status_html(host), elem_id=elem_id("status"))
+            status = gr.HTML(status_html(host), elem_id=elem_id("status"))
             with gr.Row(elem_id=elem_id("workflow")):
                 source = gr.Textbox(label="Source folder", elem_id=elem_id("source-folder"), scale=3)
                 prepared = gr.Textbox(
@@ -80,4 +80,6 @@ def build_tab(host: Host):
                 for label, key, modules in SECTIONS:
                     with gr.Tab(label, id=key, elem_id=elem_id(f"section-{key}")):
                         _build_section(ctx, modules)
+        # The webui builds the tab before its checkpoint has loaded: refresh the line per page load.
+        blocks.load(lambda: status_html(host), inputs=None, outputs=status)
     return blocks

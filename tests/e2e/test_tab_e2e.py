@@ -55,6 +55,8 @@ def test_tab_is_in_the_webui_page(webui_url):
             root = page.locator("#tab_textinv #textinv-root")
             root.wait_for(state="visible", timeout=30_000)
             assert root.inner_text().strip()
+            # the status line is refreshed on page load, after the webui loaded its checkpoint
+            root.locator(".textinv-status").get_by_text("Model:").wait_for(timeout=30_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "webui-tab.png"), full_page=True)
             assert not [e for e in errors if "textinv" in e.lower()], errors
