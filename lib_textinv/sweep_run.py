@@ -41,6 +41,9 @@ class SweepHost(Protocol):
         """Load ``path`` and register it in memory under ``token`` (``emb.name == token`` and a
         real ``filename``), without touching the embeddings folder."""
 
+    def is_registered(self, token: str, path: str) -> bool:
+        """Optional: whether ``token`` is still registered for ``path`` (checked before each batch)."""
+
     def unregister(self, token: str) -> None:
         """Remove the temporary entry for ``token``; if the user had an embedding of that name
         loaded before, put it back."""
@@ -132,6 +135,7 @@ def run_sweep(
             registered.append(cp.token)
         for batch in plan.batches():
             progress.check()
+            _ensure_registered(plan, host, result)
             made = host.generate([c.text for c in batch], [c.seed for c in batch], params)
             if len(made) != len(batch):
                 raise RuntimeError(f"the generator returned {len(made)} images for a batch of {len(batch)}")
@@ -152,6 +156,25 @@ def run_sweep(
     if result.cells:
         _make_grid(plan, params, host, result)
     return result
+
+
+def _ensure_registered(plan: SweepPlan, host: SweepHost, result: SweepResult) -> None:
+    """Put back registrations an embeddings reload dropped (the Extra Networks refresh button
+    reloads the database without the queue lock); without this the batch would render the bare
+    word instead of the checkpoint. Hosts without ``is_registered`` are trusted."""
+    check = getattr(host, "is_registered", None)
+    if not callable(check):
+        return
+    lost = [cp for cp in plan.checkpoints if not check(cp.token, cp.path)]
+    for cp in lost:
+        host.register_checkpoint(cp.token, cp.path)
+    if lost:
+        note = "the embeddings were reloaded during the sweep; re-registered " + ", ".join(
+            cp.token for cp in lost
+        )
+        logger.warning(note)
+        if note not in result.warnings:
+            result.warnings.append(note)
 
 
 def _make_grid(plan: SweepPlan, params: GenParams, host: SweepHost, result: SweepResult) -> None:

@@ -374,6 +374,14 @@ class WebuiHost(Host):
             self._shadowed[token] = db.word_embeddings[token]
         db.register_embedding_by_name(emb, shared.sd_model, token)
 
+    def is_registered(self, token: str, path: str) -> bool:
+        """Whether ``token`` is still our entry for ``path``: an Extra Networks refresh reloads the
+        database without the queue lock (ui_extra_networks_textual_inversion.py:13,
+        textual_inversion.py:212-224) and drops it mid-sweep."""
+        db = self._embedding_db()
+        emb = db.word_embeddings.get(token) if db is not None else None
+        return emb is not None and getattr(emb, "filename", None) == path
+
     def unregister(self, token: str) -> None:
         db = self._embedding_db()
         db.register_embedding_by_name(None, shared.sd_model, token)
@@ -481,7 +489,9 @@ class WebuiHost(Host):
 
     # -- crop (issue 4) ----------------------------------------------------------------------
     def list_upscalers(self) -> list[str]:
-        return [u.name for u in getattr(shared, "sd_upscalers", [])]
+        """``shared.sd_upscalers`` by name, without "None": images.resize_image treats it as plain
+        Lanczos (modules/images.py:269-270), which the Crop section already offers as "Lanczos"."""
+        return [u.name for u in getattr(shared, "sd_upscalers", []) if u.name not in (None, "None")]
 
     def upscale(self, image: Any, width: int, height: int, name: str) -> Any:
         """images.resize_image "Just resize" with the chosen upscaler (modules/images.py:252-326)."""

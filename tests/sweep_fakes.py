@@ -23,6 +23,7 @@ class FakeSweepHost(FolderOutput):
         fail_on_call: int | None = None,
         interrupt_on_call: int | None = None,
         progress=None,
+        reload_before_call: int | None = None,
     ) -> None:
         super().__init__(out_dir / "samples", out_dir / "grids")
         self.db: dict[str, object] = {}
@@ -36,17 +37,29 @@ class FakeSweepHost(FolderOutput):
         self.unregistered_log: list[str] = []
         self.fail_on_call, self.interrupt_on_call, self.progress = fail_on_call, interrupt_on_call, progress
         self.reloads: list[bool] = []
+        self.paths_by_token: dict[str, str] = {}
+        self.reload_before_call = reload_before_call
 
     # -- SweepHost ---------------------------------------------------------------------------
     def register_checkpoint(self, token: str, path: str) -> None:
         if token in self.db:
             self.saved_before[token] = self.db[token]
         self.db[token] = load_embedding(path)
+        self.paths_by_token[token] = path
         self.registered_log.append(token)
+
+    def is_registered(self, token: str, path: str) -> bool:
+        # An Extra Networks refresh while a sweep runs: the database is back to the user's files.
+        if self.reload_before_call == len(self.calls) + 1:
+            self.reload_before_call = None
+            self.db = dict(self.user_db)
+            self.paths_by_token.clear()
+        return self.paths_by_token.get(token) == path and token in self.db
 
     def unregister(self, token: str) -> None:
         self.unregistered_log.append(token)
         self.db.pop(token, None)
+        self.paths_by_token.pop(token, None)
         if token in self.saved_before:
             self.db[token] = self.saved_before.pop(token)
 

@@ -125,3 +125,20 @@ def test_draw_grid_pil():
     assert plain.size == (60, 20) and plain.getpixel((45, 15)) == (200, 0, 0)
     with pytest.raises(ValueError):
         draw_grid_pil(ims, 4, 2)
+
+
+def test_registrations_lost_to_a_reload_are_put_back(setup):
+    """An Extra Networks refresh mid-sweep empties the database; the next batch re-registers the
+    checkpoints (the fake's generate fails on a prompt whose token is not registered)."""
+    tmp_path, emb_dir, cps = setup
+    host = FakeSweepHost(tmp_path / "out", emb_dir, reload_before_call=3)
+    user_cs10 = host.db["cs-10"]
+    plan = plan_sweep(cps, ["drawing of a cat, {}"], [1, 2], batch_size=4)
+    res = run_sweep(plan, host, PARAMS)
+    assert res.done == res.total == 10 and not res.interrupted
+    assert any("re-registered" in w for w in res.warnings), res.warnings
+    assert host.registered_log.count("cs-5") == 2  # once at the start, once after the reload
+    # cells rendered after the reload use the checkpoint, not the user's hand-copied cs-10
+    for r in res.cells:
+        assert f'TI hashes: "{r.cell.token}' in r.infotext
+    assert set(host.db) == {"cs", "cs-10"} and host.db["cs-10"] is user_cs10
