@@ -33,6 +33,7 @@ from lib_textinv.fixed_loss import (
     checkpoint_losses,
     run_settings,
 )
+from lib_textinv.grid_mark import is_marked, save_marked_grid
 from lib_textinv.host import Unavailable
 from lib_textinv.progress import Progress
 
@@ -171,9 +172,14 @@ def prescore(
 @dataclass
 class SweepGrid:
     path: Path
-    checkpoints: dict[str, str]  # token → file
+    checkpoints: dict[str, str]  # token → file, in column order
     prompts: list[str]
     seeds: list[int]
+    cell_size: tuple[int, int] | None = None  # the "Size: WxH" of its cells
+
+    @property
+    def rows(self) -> int:
+        return len(self.prompts) * len(self.seeds)
 
 
 def _infotext(path: Path) -> str:
@@ -201,7 +207,9 @@ def parse_sweep_grid(path: Path) -> SweepGrid | None:
     seeds = [
         int(s) for s in (_json_field(text, "Sweep seeds") or "").split(",") if s.strip().lstrip("-").isdigit()
     ]
-    return SweepGrid(path, pairs, [p for p in prompts if p], seeds)
+    size = re.search(r"\bSize: (\d+)x(\d+)", text)
+    cell = (int(size.group(1)), int(size.group(2))) if size else None
+    return SweepGrid(path, pairs, [p for p in prompts if p], seeds, cell)
 
 
 def newest_sweep_grid(grid_dir: str) -> SweepGrid | None:
@@ -210,6 +218,8 @@ def newest_sweep_grid(grid_dir: str) -> SweepGrid | None:
     if folder is None or not folder.is_dir():
         return None
     for p in sorted(folder.glob("*.png"), key=lambda q: q.stat().st_mtime, reverse=True):
+        if is_marked(str(p)):  # our marked copy of a grid, not a sweep of its own
+            continue
         grid = parse_sweep_grid(p)
         if grid is not None:
             return grid
@@ -261,6 +271,7 @@ class ScoreReport:
     loss: FixedLossResult | None = None
     recommendation: Recommendation | None = None
     csv_path: str | None = None
+    marked_grid_path: str | None = None
     tolerance: float = 0.05
     problems: list[str] = field(default_factory=list)
 
@@ -308,6 +319,7 @@ class ScoreReport:
             "fixed_loss": self.loss.to_dict() if self.loss else None,
             "recommendation": self.recommendation.to_dict() if self.recommendation else None,
             "csv": self.csv_path,
+            "marked_grid": self.marked_grid_path,
             "problems": self.problems,
         }
 
@@ -326,6 +338,48 @@ def recommend(report: ScoreReport) -> Recommendation | None:
         if rec is not None:
             return Recommendation(rec.step, f"{report.name}-{rec.step}", rec.rule, rec.why)
     return None
+
+
+def column_note(row: dict) -> str:
+    """What the strip under a grid column says about its checkpoint."""
+    parts = []
+    if row["clip_i"] is not None:
+        parts.append(f"CLIP-I {row['clip_i']:.3f}")
+    if row["clip_t"] is not None:
+        parts.append(f"CLIP-T {row['clip_t']:.3f}")
+    if row["fixed_loss"] is not None:
+        parts.append(f"loss {row['fixed_loss']:.4f}")
+    return " · ".join(parts) or "not scored"
+
+
+def mark_grid(report: ScoreReport, grid: SweepGrid) -> None:
+    """Save the grid with the recommended column framed and every column's scores under it
+    (``report.marked_grid_path``); a grid that cannot be marked is a problem, not an error."""
+    rec = report.recommendation
+    tokens = list(grid.checkpoints)
+    if rec is None or rec.checkpoint not in tokens:
+        report.problems.append(
+            f"the recommended {rec.checkpoint if rec else 'step'} is not a column of the grid"
+        )
+        return
+    if grid.cell_size is None:
+        report.problems.append(f"{grid.path.name}: no cell size in its infotext; the grid is not marked")
+        return
+    rows = {r["checkpoint"]: r for r in report.table()}
+    notes = [column_note(rows[t]) if t in rows else "not scored" for t in tokens]
+    try:
+        report.marked_grid_path = save_marked_grid(
+            str(grid.path),
+            len(tokens),
+            grid.rows,
+            grid.cell_size,
+            tokens.index(rec.checkpoint),
+            notes,
+            "recommended ·",
+            f", Sweep recommended: {json.dumps(rec.checkpoint)}",
+        )
+    except (OSError, ValueError) as e:
+        report.problems.append(f"{grid.path.name}: the grid is not marked ({e})")
 
 
 def score(
@@ -385,6 +439,8 @@ def score(
             except (Unavailable, ValueError) as e:
                 report.problems.append(f"CLIP scores skipped: {e}")
     report.recommendation = recommend(report)
+    if grid is not None and report.recommendation is not None:
+        mark_grid(report, grid)
     if write_csv:
         target = str(grid.path) if grid is not None else grid_dir
         if target:

@@ -225,33 +225,6 @@ def grid_infotext(plan: SweepPlan, params: GenParams, result: SweepResult) -> st
 # -- standalone fallbacks (no webui): a plain PIL grid and a folder writer ---------------------------
 
 
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)  # Pillow ≥ 10.1
-    except TypeError:
-        return ImageFont.load_default()
-
-
-def _text_size(draw, text: str, font) -> tuple[int, int]:
-    left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font)
-    return right - left, bottom - top
-
-
-def _wrap(draw, text: str, font, width: int) -> str:
-    lines, line = [], ""
-    for word in text.split():
-        trial = f"{line} {word}".strip()
-        if line and _text_size(draw, trial, font)[0] > width:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    lines.append(line)
-    return "\n".join(lines)
-
-
 def draw_grid_pil(
     images: Sequence[Any],
     cols: int,
@@ -263,16 +236,18 @@ def draw_grid_pil(
     used inside the webui): cells the size of the largest image, centred, labels above and left."""
     from PIL import Image, ImageDraw
 
+    from lib_textinv.pil_text import load_font, text_size, wrap_text
+
     if len(images) != cols * rows:
         raise ValueError(f"{len(images)} images do not fill a {cols}×{rows} grid")
     cw = max(im.width for im in images)
     ch = max(im.height for im in images)
-    font = _font(max(10, (cw + ch) // 25))
+    font = load_font(max(10, (cw + ch) // 25))
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    col_txt = [_wrap(probe, t, font, cw - 8) for t in col_labels] if col_labels else []
+    col_txt = [wrap_text(probe, t, font, cw - 8) for t in col_labels] if col_labels else []
     left_w = (cw * 3) // 4 if row_labels else 0
-    row_txt = [_wrap(probe, t, font, left_w - 8) for t in row_labels] if row_labels else []
-    top_h = max((_text_size(probe, t, font)[1] for t in col_txt), default=0) + 16 if col_txt else 0
+    row_txt = [wrap_text(probe, t, font, left_w - 8) for t in row_labels] if row_labels else []
+    top_h = max((text_size(probe, t, font)[1] for t in col_txt), default=0) + 16 if col_txt else 0
     grid = Image.new("RGB", (left_w + cols * cw, top_h + rows * ch), (255, 255, 255))
     draw = ImageDraw.Draw(grid)
     for i, im in enumerate(images):
@@ -282,12 +257,12 @@ def draw_grid_pil(
             (left_w + c * cw + (cw - im.width) // 2, top_h + r * ch + (ch - im.height) // 2),
         )
     for c, t in enumerate(col_txt):
-        w, h = _text_size(draw, t, font)
+        w, h = text_size(draw, t, font)
         draw.multiline_text(
             (left_w + c * cw + (cw - w) // 2, (top_h - h) // 2), t, fill=(0, 0, 0), font=font, align="center"
         )
     for r, t in enumerate(row_txt):
-        w, h = _text_size(draw, t, font)
+        w, h = text_size(draw, t, font)
         draw.multiline_text(
             ((left_w - w) // 2, top_h + r * ch + (ch - h) // 2), t, fill=(0, 0, 0), font=font, align="center"
         )

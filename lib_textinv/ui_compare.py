@@ -415,6 +415,9 @@ def build(ctx) -> None:
     ctx.extra["compare_run"] = run_box
     ctx.extra["compare_checkpoints"] = chosen
     ctx.extra["compare_grid_dir"] = grid_dir
+    ctx.extra["compare_grid"] = grid
+    ctx.extra["compare_mode"] = mode
+    ctx.extra["compare_steps"] = steps_text
 
     find_btn.click(partial(on_find_runs, host=host), inputs=[name], outputs=[runs, run_box, status])
     runs.change(lambda folder: folder or "", inputs=[runs], outputs=[run_box])

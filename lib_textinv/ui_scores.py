@@ -136,8 +136,9 @@ def _run_folder(run_folder: str, fallback: str = "") -> str:
     return (run_folder or "").strip() or (fallback or "").strip()
 
 
-def on_prescore(run_folder: str, fallback_folder: str, chosen_json: str, training_folder: str, *, host):
-    """(loss SVG, pre-selected steps "400, 600", status, loss state)."""
+def on_prescore(run_folder: str, fallback_folder: str, training_folder: str, *, host):
+    """(loss SVG, pre-selected steps "400, 600", status, loss state). Every checkpoint of the run is
+    scored, whatever Compare has chosen: the point is to choose."""
     from lib_textinv import scoring
 
     folder = _run_folder(run_folder, fallback_folder)
@@ -147,7 +148,7 @@ def on_prescore(run_folder: str, fallback_folder: str, chosen_json: str, trainin
         result = host.run_job(
             "fixed-batch loss",
             lambda p: scoring.prescore(
-                host, folder, chosen_json, (training_folder or "").strip() or None, progress=p
+                host, folder, None, (training_folder or "").strip() or None, progress=p
             ),
         )
     except (ValueError, Unavailable, Cancelled) as e:
@@ -156,10 +157,32 @@ def on_prescore(run_folder: str, fallback_folder: str, chosen_json: str, trainin
     status = (
         f"{len(result.points)} checkpoints on a fixed batch of {result.batch_size} samples. "
         f"{result.cost.sentence() if result.cost else ''}"
-        + (f" Pre-selected steps: {steps}." if steps else "")
+        + (f" Pre-selected steps {steps} are now Compare's step list." if steps else "")
         + ("\n" + "\n".join(result.problems) if result.problems else "")
     )
     return loss_chart(result), steps, status, result
+
+
+def use_preselected(steps: str) -> tuple[Any, Any]:
+    """Pre-selected steps → Compare's "Steps listed" (mode and list); nothing when there are none."""
+    import gradio as gr
+
+    if not (steps or "").strip():
+        return gr.update(), gr.update()
+    return gr.update(value="list"), gr.update(value=steps)
+
+
+def marked_grid(report: ScoreReport | None) -> Any:
+    """The grid with the recommended column marked, for Compare's grid view (kept as is if none)."""
+    import gradio as gr
+
+    path = report.marked_grid_path if report is not None else None
+    if not path:
+        return gr.update()
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.convert("RGB")
 
 
 def on_score(
@@ -174,7 +197,8 @@ def on_score(
     *,
     host,
 ):
-    """(table, CLIP chart, scatter, drift chart, nearest table, recommendation, status, report)."""
+    """(table, CLIP chart, scatter, drift chart, nearest table, recommendation, status, report,
+    marked grid)."""
     from lib_textinv import scoring
 
     folder = _run_folder(run_folder, fallback_folder)
@@ -187,7 +211,7 @@ def on_score(
         recommendation_markdown(None),
     )
     if not folder:
-        return (*empty, "Pick a training run first.", None)
+        return (*empty, "Pick a training run first.", None, marked_grid(None))
     try:
         report = host.run_job(
             "scores",
@@ -204,10 +228,15 @@ def on_score(
             ),
         )
     except (ValueError, Unavailable, Cancelled) as e:
-        return (*empty, f"Scores not done: {e}", None)
+        return (*empty, f"Scores not done: {e}", None, marked_grid(None))
     status = (
         f"Scored {len(report.clip.cells) if report.clip else 0} cells."
         + (f" CSV: {report.csv_path}" if report.csv_path else "")
+        + (
+            f"\nThe grid with the recommended column marked: {report.marked_grid_path}"
+            if report.marked_grid_path
+            else ""
+        )
         + ("\n" + "\n".join(report.problems) if report.problems else "")
     )
     return (
@@ -219,6 +248,7 @@ def on_score(
         recommendation_markdown(report),
         status,
         report,
+        marked_grid(report),
     )
 
 
@@ -290,6 +320,8 @@ def build(ctx) -> None:
     fallback_in = fallback if fallback is not None else gr.Textbox(visible=False)
     chosen_in = chosen if chosen is not None else gr.Textbox(visible=False)
     grid_in = grid_dir if grid_dir is not None else gr.Textbox(visible=False)
+    grid_view = _extra(ctx, "compare_grid") or gr.Image(visible=False)
+    mode, steps_list = _extra(ctx, "compare_mode"), _extra(ctx, "compare_steps")
 
     with gr.Row():
         prescore_btn = gr.Button(
@@ -308,7 +340,7 @@ def build(ctx) -> None:
     with gr.Row():
         loss_plot = gr.HTML(loss_chart(None), elem_id=eid("scores-loss-plot"))
         preselected = gr.Textbox(
-            label="Pre-selected steps (use them in 'Steps listed')",
+            label="Pre-selected steps (copied into Compare's 'Steps listed')",
             interactive=False,
             elem_id=eid("scores-preselected"),
         )
@@ -323,11 +355,13 @@ def build(ctx) -> None:
     report_state = gr.State(None)
     ctx.extra["score_preselected_steps"] = preselected
 
-    prescore_btn.click(
+    prescored = prescore_btn.click(
         partial(on_prescore, host=host),
-        inputs=[run_in, fallback_in, chosen_in, training_folder],
+        inputs=[run_in, fallback_in, training_folder],
         outputs=[loss_plot, preselected, status, loss_state],
     )
+    if mode is not None and steps_list is not None:
+        prescored.then(use_preselected, inputs=[preselected], outputs=[mode, steps_list])
     score_btn.click(
         partial(on_score, host=host),
         inputs=[
@@ -340,6 +374,16 @@ def build(ctx) -> None:
             tolerance,
             loss_state,
         ],
-        outputs=[table, clip_plot, scatter_plot, drift_plot, nearest, recommendation, status, report_state],
+        outputs=[
+            table,
+            clip_plot,
+            scatter_plot,
+            drift_plot,
+            nearest,
+            recommendation,
+            status,
+            report_state,
+            grid_view,
+        ],
     )
     promote_btn.click(partial(on_promote, host=host), inputs=[report_state], outputs=[status])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from lib_textinv import scoring, ui_scores
 from lib_textinv.host import Host, HostPaths, ModelFacts
@@ -129,20 +130,38 @@ def test_full_flow_writes_the_csv_beside_the_grid(world):
     assert sum(r["recommended"] == "yes" for r in ck) == 1
     assert len([r for r in rows if r["level"] == "cell"]) == 16
     assert rows[-1]["level"] == "rule"
+    # the grid itself marks the recommended column (a copy beside it; the sweep's grid unchanged)
+    from lib_textinv.grid_mark import HIGHLIGHT, layout_of
+
+    marked = Path(report.marked_grid_path)
+    assert marked.parent == Path(sweep.grid_path).parent and marked.stem.endswith("-recommended")
+    with Image.open(sweep.grid_path) as g, Image.open(marked) as m:
+        layout = layout_of(g.size, 4, 4, (64, 64))
+        assert m.width == g.width and m.height > g.height
+        assert f'Sweep recommended: "cat-{report.recommendation.step}"' in m.info["parameters"]
+        x0 = layout.column_box([5, 10, 15, 20].index(report.recommendation.step))[0]
+        assert m.convert("RGB").getpixel((x0, layout.pad_top + 32)) == HIGHLIGHT
+        assert g.convert("RGB").getpixel((x0, layout.pad_top + 32)) != HIGHLIGHT
+    # scoring again reads the sweep's grid, not the marked copy
+    again = scoring.score(host, str(run), grid_dir=sweep.grid_dir, loss=loss, write_csv=False)
+    assert again.marked_grid_path == str(marked) and again.problems == []
     d = report.to_dict()
     json.dumps(d)  # the API returns it
+    assert d["marked_grid"] == str(marked)
     assert d["recommendation"]["step"] == report.recommendation.step
 
     # UI handlers render the same report
     out = ui_scores.on_score(str(run), "", "", sweep.grid_dir, "", "", 5, loss, host=host)
-    table, clip_svg, scatter_svg, drift_svg, nearest, rec_md, status, rep = out
+    table, clip_svg, scatter_svg, drift_svg, nearest, rec_md, status, rep, grid_img = out
     assert len(table) == 4 and sum(r[-1] == "◀" for r in table) == 1
     assert clip_svg.startswith("<svg") and "CLIP-I" in clip_svg
     assert "ordinary token norm" in drift_svg
     assert f">{rep.recommendation.step}</text>" in scatter_svg  # checkpoints labelled
     assert f"Recommended step: {rep.recommendation.step}" in rec_md
     assert len(nearest) == 8  # 4 checkpoints × 2 vectors
-    assert "CSV:" in status
+    assert "CSV:" in status and "recommended column marked" in status
+    with Image.open(rep.marked_grid_path) as m:
+        assert grid_img.size == m.size  # Compare's grid view shows the marked grid
 
     promoted = ui_scores.on_promote(rep, host=_PromoteHost(host))
     assert f"cat-{rep.recommendation.step}" in promoted
@@ -165,7 +184,7 @@ class _PromoteHost(ScoreHost):
 
 def test_prescore_handler_and_missing_parts(world):
     host, run = world
-    svg, steps, status, state = ui_scores.on_prescore("", str(run), "", "", host=host)
+    svg, steps, status, state = ui_scores.on_prescore("", str(run), "", host=host)
     assert svg.startswith("<svg") and steps and "cheaper" in status
     assert state.flat_steps == [int(s) for s in steps.split(", ")]
     # nothing swept yet: CLIP skipped with a reason, drift and the loss fallback still recommend
@@ -176,8 +195,8 @@ def test_prescore_handler_and_missing_parts(world):
     assert "fixed-batch loss" in report.recommendation.rule
     # a standalone host: no model → reasons, not crashes
     plain = Host()
-    assert "Pick a training run" in ui_scores.on_prescore("", "", "", "", host=plain)[2]
-    msg = ui_scores.on_prescore(str(run), "", "", "", host=plain)[2]
+    assert "Pick a training run" in ui_scores.on_prescore("", "", "", host=plain)[2]
+    msg = ui_scores.on_prescore(str(run), "", "", host=plain)[2]
     assert "needs the webui" in msg
 
 
@@ -237,3 +256,30 @@ def test_api_score_job(world):
     assert res["fixed_loss"]["samples"] == 2
     assert res["recommendation"]["rule"]
     assert res["csv"] and Path(res["csv"]).is_file()
+
+
+def test_preselected_steps_become_compares_step_list(world):
+    """Pre-score → its flattening steps → Compare's mode "list" and step list → the checkpoints the
+    sweep will render; and the Score button's last output is Compare's grid view."""
+    import gradio as gr
+
+    from lib_textinv import ui_compare
+    from lib_textinv.ids import elem_id
+    from lib_textinv.ui import build_tab
+
+    host, run = world
+    _svg, steps, _status, _state = ui_scores.on_prescore("", str(run), "", host=host)
+    mode, listed = ui_scores.use_preselected(steps)
+    assert mode["value"] == "list" and listed["value"] == steps
+    chosen, _ = ui_compare.on_choose(str(run), mode["value"], 2, listed["value"], False, host=host)
+    assert [c["step"] for c in json.loads(chosen)] == [int(s) for s in steps.split(", ")]
+    assert ui_scores.use_preselected("") == (gr.update(), gr.update())  # nothing pre-selected: no change
+
+    blocks = build_tab(host)
+    ids = {b.elem_id: i for i, b in blocks.blocks.items() if getattr(b, "elem_id", None)}
+    deps = blocks.dependencies
+    prescore = next(i for i, d in enumerate(deps) if ids[elem_id("scores-prescore")] in d["targets"])
+    follow = [d for d in deps if d.get("trigger_after") == prescore]
+    assert [d["outputs"] for d in follow] == [[ids[elem_id("compare-mode")], ids[elem_id("compare-steps")]]]
+    score = next(d for d in deps if ids[elem_id("scores-score")] in d["targets"])
+    assert score["outputs"][-1] == ids[elem_id("compare-grid")]

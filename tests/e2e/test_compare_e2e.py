@@ -44,6 +44,35 @@ def trained_run(client, status, tmp_path_factory):
         remove_tree(run_folder)
 
 
+def marked_outputs(grid: Path) -> list[Path]:
+    return [grid.with_name(grid.stem + "-recommended.png"), grid.with_name(grid.stem + "-scores.csv")]
+
+
+def score_and_mark(client, name: str, grid: Path) -> Path:
+    """POST /score on the sweep's grid folder: the recommended column is framed on a copy of the
+    grid the webui drew (its own annotation layout), the grid itself stays as it was."""
+    from lib_textinv.grid_mark import HIGHLIGHT, layout_of
+
+    before = grid.read_bytes()
+    r = client.post(f"{API}/score", json={"name": name, "parts": ["loss"], "grid_dir": str(grid.parent)})
+    assert r.status_code == 200, r.text
+    job = wait_job(client, r.json()["job_id"], 300)
+    assert job["status"] == "done", job
+    rep = job["result"]
+    step = rep["recommendation"]["step"]
+    marked = Path(rep["marked_grid"])
+    assert marked == marked_outputs(grid)[0] and Path(rep["csv"]) == marked_outputs(grid)[1], rep
+    assert grid.read_bytes() == before
+    with Image.open(grid) as g, Image.open(marked) as m:
+        layout = layout_of(g.size, 4, 2, (64, 64))
+        assert layout.pad_left == 48 and layout.pad_top > 0  # the webui's draw_grid_annotations
+        assert m.width == g.width and m.height > g.height
+        x0 = layout.column_box([5, 10, 15, 20].index(step))[0]
+        assert m.convert("RGB").getpixel((x0, layout.pad_top + 32)) == HIGHLIGHT
+        assert f'Sweep recommended: "{name}-{step}"' in m.info["parameters"]
+    return marked
+
+
 def test_sweep_then_promote_then_txt2img(client, status, trained_run):
     need(status, "generate")
     name = trained_run["name"]
@@ -78,8 +107,10 @@ def test_sweep_then_promote_then_txt2img(client, status, trained_run):
         for t in tokens:
             assert t in info, (t, info)
         assert "Steps: 4" in info, info
+        score_and_mark(client, name, Path(grid))
     finally:
         remove_files(grid, *[c["path"] for c in res.get("cells", []) if c.get("path")])
+        remove_files(*marked_outputs(Path(grid)) if grid else ())
 
     r = client.post(f"{API}/promote", json={"name": name, "step": 10})
     assert r.status_code == 200, r.text
