@@ -7,6 +7,7 @@ import html
 import importlib
 import logging
 
+from lib_textinv import ui_gates
 from lib_textinv.host import Host
 from lib_textinv.ids import elem_id
 from lib_textinv.ui_context import TabContext
@@ -76,10 +77,21 @@ def build_tab(host: Host):
                 embedding_name=embedding,
                 run_folder=run,
             )
+            tabs = []
             with gr.Tabs(elem_id=elem_id("sections")):
                 for label, key, modules in SECTIONS:
-                    with gr.Tab(label, id=key, elem_id=elem_id(f"section-{key}")):
+                    with gr.Tab(label, id=key, elem_id=elem_id(f"section-{key}")) as tab:
                         _build_section(ctx, modules)
-        # The webui builds the tab before its checkpoint has loaded: refresh the line per page load.
-        blocks.load(lambda: status_html(host), inputs=None, outputs=status)
+                    tabs.append(tab)
+        # The webui builds the tab before its checkpoint has loaded, and checkpoints change: the
+        # status line and the feature-gated buttons are refreshed per page load and section switch.
+        gated = ui_gates.outputs(ctx.gates)
+
+        def refresh():
+            return [status_html(host), *ui_gates.updates(host, ctx.gates)]
+
+        blocks.load(refresh, inputs=None, outputs=[status, *gated])
+        for tab in tabs:
+            if hasattr(tab, "select"):
+                tab.select(refresh, inputs=None, outputs=[status, *gated])
     return blocks

@@ -378,7 +378,10 @@ def build(ctx: TabContext) -> None:
             interactive=cap_reason is None,
             elem_id=elem_id("captions-caption"),
         )
-        gr.Markdown(f"*{cap_reason}*" if cap_reason else "", elem_id=elem_id("captions-caption-reason"))
+        cap_note = gr.Markdown(
+            f"*{cap_reason}*" if cap_reason else "", elem_id=elem_id("captions-caption-reason")
+        )
+        ctx.gate("caption", caption_btn, note=cap_note, render=lambda why: f"*{why}*")
 
     with gr.Row():
         load_btn = gr.Button("Load captions", elem_id=elem_id("captions-load"))

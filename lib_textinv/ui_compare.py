@@ -380,9 +380,13 @@ def build(ctx) -> None:
             "Generate", variant="primary", interactive=gen_reason is None, elem_id=eid("compare-generate")
         )
         stop_btn = gr.Button("Interrupt", interactive=gen_reason is None, elem_id=eid("compare-interrupt"))
-    status = gr.Textbox(
-        label="Status", value=gen_reason or "", interactive=False, lines=3, elem_id=eid("compare-status")
+    gen_note = gr.Markdown(
+        f"⚠ {gen_reason}" if gen_reason else "",
+        visible=gen_reason is not None,
+        elem_id=eid("compare-unavailable"),
     )
+    status = gr.Textbox(label="Status", interactive=False, lines=3, elem_id=eid("compare-status"))
+    ctx.gate("generate", gen_btn, stop_btn, note=gen_note)
     grid = gr.Image(label="Grid", type="pil", interactive=False, elem_id=eid("compare-grid"))
     gallery = gr.Gallery(label="Cells (click for full size)", columns=6, elem_id=eid("compare-cells"))
     grid_dir = gr.Textbox(label="Grid saved in", interactive=False, elem_id=eid("compare-grid-dir"))

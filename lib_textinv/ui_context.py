@@ -23,6 +23,8 @@ class TabContext:
     run_folder: Any = None
     # Anything else a section wants to share, by name.
     extra: dict[str, Any] = field(default_factory=dict)
+    # ui_gates.Gate: buttons re-enabled when their feature becomes available (see ui_gates).
+    gates: list[Any] = field(default_factory=list)
 
     @staticmethod
     def elem_id(name: str) -> str:
@@ -31,3 +33,11 @@ class TabContext:
     def unavailable_reason(self, feature: str) -> str | None:
         ok, why = self.host.feature(feature)
         return None if ok else why
+
+    def gate(self, feature: str, *components: Any, note: Any = None, render: Any = None) -> None:
+        """Keep ``components`` enabled exactly while ``feature`` is available, and ``note`` (a
+        Markdown/HTML) showing the reason while it is not; re-checked on page load and section
+        switch. Handlers still check at click time: a model can unload in between."""
+        from lib_textinv.ui_gates import Gate, warning_text
+
+        self.gates.append(Gate(feature, tuple(components), note, render or warning_text))

@@ -124,8 +124,11 @@ def build(ctx: TabContext) -> None:
         label="Image variety (mean pairwise CLIP distance)", interactive=False, elem_id=elem_id("emb-variety")
     )
     gr.Markdown("### Create", elem_id=elem_id("emb-create-title"))
-    if create_reason:
-        gr.Markdown(f"⚠ {html.escape(create_reason)}", elem_id=elem_id("emb-create-unavailable"))
+    create_note = gr.Markdown(
+        f"⚠ {html.escape(create_reason)}" if create_reason else "",
+        visible=create_reason is not None,
+        elem_id=elem_id("emb-create-unavailable"),
+    )
     with gr.Row():
         name = gr.Textbox(
             label="Name (the prompt token)", placeholder="my-style", scale=2, elem_id=elem_id("emb-name")
@@ -151,6 +154,7 @@ def build(ctx: TabContext) -> None:
         elem_id=elem_id("emb-create"),
     )
     result = gr.Markdown(elem_id=elem_id("emb-result"))
+    ctx.gate("create", create_btn, note=create_note)
 
     def on_recommend(folder_v="", progress=gr.Progress()):
         try:

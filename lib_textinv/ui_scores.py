@@ -280,6 +280,10 @@ def on_promote(report: ScoreReport | None, *, host) -> str:
 # -- layout --------------------------------------------------------------------------------------
 
 
+def _needs_model(why: str) -> str:
+    return f"Scoring needs the webui's loaded model: {why}"
+
+
 def _extra(ctx, key: str):
     return ctx.extra.get(key)
 
@@ -295,10 +299,9 @@ def build(ctx) -> None:
     grid_dir = _extra(ctx, "compare_grid_dir")
 
     gr.Markdown("#### Scores and the recommended step")
-    if reasons:
-        gr.Markdown(
-            "Scoring needs the webui's loaded model: " + "; ".join(reasons), elem_id=eid("scores-unavailable")
-        )
+    note = gr.Markdown(
+        _needs_model(reasons[0]) if reasons else "", visible=bool(reasons), elem_id=eid("scores-unavailable")
+    )
     with gr.Row():
         training_folder = gr.Textbox(
             label="Training images (empty: the folder the run was trained on)",
@@ -333,9 +336,8 @@ def build(ctx) -> None:
         promote_btn = gr.Button(
             "Promote the recommended step", interactive=not reasons, elem_id=eid("scores-promote")
         )
-    status = gr.Textbox(
-        label="Scoring", interactive=False, lines=3, value="; ".join(reasons), elem_id=eid("scores-status")
-    )
+    status = gr.Textbox(label="Scoring", interactive=False, lines=3, elem_id=eid("scores-status"))
+    ctx.gate("generate", prescore_btn, score_btn, promote_btn, note=note, render=_needs_model)
     recommendation = gr.Markdown(recommendation_markdown(None), elem_id=eid("scores-recommendation"))
     with gr.Row():
         loss_plot = gr.HTML(loss_chart(None), elem_id=eid("scores-loss-plot"))

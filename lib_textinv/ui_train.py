@@ -280,6 +280,10 @@ def show_loss(folder: str, name: str) -> tuple[str, str]:
 # -- layout -----------------------------------------------------------------------------------------
 
 
+def _unavailable_box(why: str) -> str:
+    return _box("bad", "Training is not available here: " + html.escape(why))
+
+
 def build(ctx: TabContext) -> None:
     import gradio as gr
 
@@ -291,8 +295,8 @@ def build(ctx: TabContext) -> None:
     poll = float(host.setting("train_poll_seconds", 2.0) or 2.0)
     csv_default = int(host.setting("train_loss_csv_every", 10) or 0)
 
-    gr.HTML(
-        _box("bad", "Training is not available here: " + html.escape(why)) if not ok else "",
+    unavailable = gr.HTML(
+        _unavailable_box(why) if not ok else "",
         elem_id=elem_id("train-unavailable"),
         visible=not ok,
     )
@@ -422,6 +426,7 @@ def build(ctx: TabContext) -> None:
     with gr.Row():
         show_btn = gr.Button("Show loss of the run folder", elem_id=elem_id("train-show-loss"))
     files = gr.Markdown(elem_id=elem_id("train-files"))
+    ctx.gate("train", run_btn, stop_btn, note=unavailable, render=_unavailable_box)
 
     form = [c[k] for k in FORM]
     run_folder = ctx.run_folder if ctx.run_folder is not None else gr.Textbox(visible=False)

@@ -158,3 +158,47 @@ def test_fixed_batch_loss_is_repeatable(client, status, trained_run):
     assert sorted(first) == [5, 10, 15, 20], first
     assert all(isinstance(v, float) and v == v and v > 0 for v in first.values()), first
     assert losses() == first
+
+
+@pytest.mark.browser
+def test_prescore_in_the_page_sets_compares_step_list(webui_url, status, trained_run):
+    """In the webui page: Compare → a run folder → Pre-score → the flattening steps become the
+    sweep's step list (mode "Steps listed") and the chosen checkpoints follow."""
+    need(status, "generate")
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.test_tab_e2e import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(webui_url, timeout=120_000)
+            page.locator("#tabs > .tab-nav button", has_text="TI Helper").click()
+            root = page.locator("#tab_textinv #textinv-root")
+            root.locator("#textinv-sections > .tab-nav button", has_text="Compare").click()
+            root.locator("#textinv-compare-run textarea").fill(str(trained_run["run_folder"]))
+            root.locator("#textinv-compare-table").get_by_text(f"{trained_run['name']}-20").first.wait_for(
+                timeout=60_000
+            )
+            root.locator("#textinv-scores-prescore").click()
+            steps_box = root.locator("#textinv-compare-steps textarea")
+            page.wait_for_function(
+                "el => el.value.trim() !== ''", arg=steps_box.element_handle(), timeout=120_000
+            )
+            steps = [int(s) for s in steps_box.input_value().split(",")]
+            assert set(steps) <= {5, 10, 15, 20} and steps, steps
+            assert (
+                root.locator("#textinv-scores-preselected textarea").input_value() == steps_box.input_value()
+            )
+            assert root.locator("#textinv-compare-mode input[value=list]").is_checked()
+            chosen = root.locator("#textinv-compare-checkpoints textarea")
+            page.wait_for_function(
+                "([el, n]) => { try { return JSON.parse(el.value).length === n; } "
+                "catch (e) { return false; } }",
+                arg=[chosen.element_handle(), len(steps)],
+                timeout=30_000,
+            )
+            assert [c["step"] for c in json.loads(chosen.input_value())] == steps
+        finally:
+            browser.close()
