@@ -117,6 +117,7 @@ class FixedLossResult:
     batch_size: int = 0
     cost: CostEstimate | None = None
     prompts: list[str] = field(default_factory=list)
+    run_folder: str = ""  # the run these checkpoints belong to (a UI state must match its run)
 
     def to_dict(self) -> dict:
         return {

@@ -163,7 +163,25 @@ def prescore(
         sampler_steps=sampler_steps,
     )
     result.problems[:0] = problems
+    result.run_folder = str(run_folder)
     return result
+
+
+def loss_for(
+    host: Any,
+    run_folder: str,
+    loss: FixedLossResult | None,
+    training_folder: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[FixedLossResult | None, list[str]]:
+    """``loss`` when it was computed for this run, else a fresh pre-score: it is cheap next to the
+    sweep, and without CLIP weights it is what the recommendation falls back on."""
+    if loss is not None and loss.run_folder == str(run_folder):
+        return loss, []
+    try:
+        return prescore(host, run_folder, None, training_folder, progress=progress), []
+    except (ValueError, Unavailable) as e:
+        return None, [f"fixed-batch loss skipped: {e}"]
 
 
 # -- cells of the sweep ------------------------------------------------------------------------

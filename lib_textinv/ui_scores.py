@@ -198,7 +198,8 @@ def on_score(
     host,
 ):
     """(table, CLIP chart, scatter, drift chart, nearest table, recommendation, status, report,
-    marked grid)."""
+    marked grid, loss chart, loss state). The fixed-batch loss is computed too when the run has
+    not been pre-scored, so there is a recommendation even without CLIP weights."""
     from lib_textinv import scoring
 
     folder = _run_folder(run_folder, fallback_folder)
@@ -210,25 +211,31 @@ def on_score(
         nearest_rows(None),
         recommendation_markdown(None),
     )
+    keep = (marked_grid(None), loss_chart(loss_state), loss_state)
     if not folder:
-        return (*empty, "Pick a training run first.", None, marked_grid(None))
-    try:
-        report = host.run_job(
-            "scores",
-            lambda p: scoring.score(
-                host,
-                folder,
-                grid_dir=(grid_dir or "").strip(),
-                cells_folder=(cells_folder or "").strip(),
-                chosen_json=chosen_json,
-                training_folder=(training_folder or "").strip() or None,
-                tolerance=float(tolerance) / 100.0,
-                loss=loss_state,
-                progress=p,
-            ),
+        return (*empty, "Pick a training run first.", None, *keep)
+    training = (training_folder or "").strip() or None
+
+    def work(p):
+        loss, notes = scoring.loss_for(host, folder, loss_state, training, p)
+        report = scoring.score(
+            host,
+            folder,
+            grid_dir=(grid_dir or "").strip(),
+            cells_folder=(cells_folder or "").strip(),
+            chosen_json=chosen_json,
+            training_folder=training,
+            tolerance=float(tolerance) / 100.0,
+            loss=loss,
+            progress=p,
         )
+        report.problems[:0] = notes
+        return report
+
+    try:
+        report = host.run_job("scores", work)
     except (ValueError, Unavailable, Cancelled) as e:
-        return (*empty, f"Scores not done: {e}", None, marked_grid(None))
+        return (*empty, f"Scores not done: {e}", None, *keep)
     status = (
         f"Scored {len(report.clip.cells) if report.clip else 0} cells."
         + (f" CSV: {report.csv_path}" if report.csv_path else "")
@@ -249,6 +256,8 @@ def on_score(
         status,
         report,
         marked_grid(report),
+        loss_chart(report.loss),
+        report.loss,
     )
 
 
@@ -386,6 +395,8 @@ def build(ctx) -> None:
             status,
             report_state,
             grid_view,
+            loss_plot,
+            loss_state,
         ],
     )
     promote_btn.click(partial(on_promote, host=host), inputs=[report_state], outputs=[status])

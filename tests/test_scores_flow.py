@@ -152,7 +152,8 @@ def test_full_flow_writes_the_csv_beside_the_grid(world):
 
     # UI handlers render the same report
     out = ui_scores.on_score(str(run), "", "", sweep.grid_dir, "", "", 5, loss, host=host)
-    table, clip_svg, scatter_svg, drift_svg, nearest, rec_md, status, rep, grid_img = out
+    table, clip_svg, scatter_svg, drift_svg, nearest, rec_md, status, rep, grid_img, loss_svg, state = out
+    assert state is loss and "fixed-batch loss" in loss_svg  # pre-scored already: not computed again
     assert len(table) == 4 and sum(r[-1] == "◀" for r in table) == 1
     assert clip_svg.startswith("<svg") and "CLIP-I" in clip_svg
     assert "ordinary token norm" in drift_svg
@@ -167,6 +168,24 @@ def test_full_flow_writes_the_csv_beside_the_grid(world):
     assert f"cat-{rep.recommendation.step}" in promoted
     assert (host.root / "embeddings" / f"cat-{rep.recommendation.step}.pt").is_file()
     assert "already exists" in ui_scores.on_promote(rep, host=_PromoteHost(host))
+
+
+def test_score_without_prescore_computes_the_loss_too(world):
+    """No pre-score (or one of another run) and no CLIP weights: Score still recommends a step,
+    from the fixed-batch loss it computes on the way."""
+    host, run = world
+    sweep = _sweep(host, run)
+    host.clip_embedder = None  # like a webui without cached CLIP weights
+    host.setting = lambda key, default=None: "no-such-clip-model" if "clip_model" in key else default
+    stale = scoring.prescore(host, str(run))
+    stale.run_folder = str(run) + "-other"
+    for given in (None, stale):
+        out = ui_scores.on_score(str(run), "", "", sweep.grid_dir, "", "", 5, given, host=host)
+        rep, state = out[7], out[10]
+        assert rep.clip is None and any("CLIP scores skipped" in p for p in rep.problems), rep.problems
+        assert state is not None and state is not given and state.run_folder == str(run)
+        assert rep.recommendation is not None and "fixed-batch loss" in rep.recommendation.rule
+        assert rep.marked_grid_path and all(r["fixed_loss"] is not None for r in rep.table())
 
 
 def _client(app):
@@ -260,7 +279,7 @@ def test_api_score_job(world):
 
 def test_preselected_steps_become_compares_step_list(world):
     """Pre-score → its flattening steps → Compare's mode "list" and step list → the checkpoints the
-    sweep will render; and the Score button's last output is Compare's grid view."""
+    sweep will render; and the Score button updates Compare's grid view and the loss plot."""
     import gradio as gr
 
     from lib_textinv import ui_compare
@@ -282,4 +301,4 @@ def test_preselected_steps_become_compares_step_list(world):
     follow = [d for d in deps if d.get("trigger_after") == prescore]
     assert [d["outputs"] for d in follow] == [[ids[elem_id("compare-mode")], ids[elem_id("compare-steps")]]]
     score = next(d for d in deps if ids[elem_id("scores-score")] in d["targets"])
-    assert score["outputs"][-1] == ids[elem_id("compare-grid")]
+    assert score["outputs"][-3:-1] == [ids[elem_id("compare-grid")], ids[elem_id("scores-loss-plot")]]

@@ -202,3 +202,88 @@ def test_prescore_in_the_page_sets_compares_step_list(webui_url, status, trained
             assert [c["step"] for c in json.loads(chosen.input_value())] == steps
         finally:
             browser.close()
+
+
+def _set_slider(root, elem: str, value: int) -> None:
+    box = root.locator(f"#{elem} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()
+
+
+def _new_files(folder: Path, since: float, marker: str) -> list[Path]:
+    if not folder.is_absolute() or not folder.is_dir():
+        return []
+    return [p for p in folder.rglob(f"*{marker}*") if p.is_file() and p.stat().st_mtime >= since]
+
+
+@pytest.mark.browser
+def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, status, trained_run):
+    """In the webui page: Generate a 4×1 sweep, Score it, and the grid view switches to the copy
+    with the recommended column marked; the recommendation names a checkpoint of the run."""
+    import random
+    import time
+
+    need(status, "generate")
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.test_tab_e2e import CHROMIUM, CHROMIUM_ARGS
+
+    name, seed, started = trained_run["name"], random.randint(10**8, 10**9 - 1), time.time() - 1
+    opts = client.get("/sdapi/v1/options").json()
+    samples_dir = Path(opts.get("outdir_samples") or opts["outdir_txt2img_samples"])
+    grid_dir = ""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(webui_url, timeout=120_000)
+            page.locator("#tabs > .tab-nav button", has_text="TI Helper").click()
+            root = page.locator("#tab_textinv #textinv-root")
+            root.locator("#textinv-sections > .tab-nav button", has_text="Compare").click()
+            root.locator("#textinv-compare-run textarea").fill(str(trained_run["run_folder"]))
+            root.locator("#textinv-compare-table").get_by_text(f"{name}-20").first.wait_for(timeout=60_000)
+            root.locator("#textinv-compare-prompts textarea").fill("a photo of {}")
+            root.locator("#textinv-compare-seeds textarea").fill(str(seed))
+            for elem, value in (
+                ("textinv-compare-width", 64),
+                ("textinv-compare-height", 64),
+                ("textinv-compare-sampling-steps", 4),
+            ):
+                _set_slider(root, elem, value)
+            root.locator("#textinv-compare-generate").click()
+            grid_box = root.locator("#textinv-compare-grid-dir textarea")
+            page.wait_for_function(
+                "el => el.value.trim() !== ''", arg=grid_box.element_handle(), timeout=300_000
+            )
+            grid_dir = grid_box.input_value()
+            status_text = root.locator("#textinv-compare-status textarea").input_value()
+            assert "4/4 cells" in status_text, status_text
+            sweep_src = root.locator("#textinv-compare-grid img").get_attribute("src")
+
+            root.locator("#textinv-scores-score").click()
+            rec = root.locator("[data-testid=markdown]#textinv-scores-recommendation")
+            page.wait_for_function(
+                "el => /Recommended step: \\d+/.test(el.innerText)", arg=rec.element_handle(), timeout=300_000
+            )
+            step = int(rec.inner_text().split("Recommended step:", 1)[1].split()[0])
+            assert step in (5, 10, 15, 20)
+            page.wait_for_function(
+                "([sel, old]) => { const i = document.querySelector(sel); return i && i.src !== old; }",
+                arg=["#tab_textinv #textinv-compare-grid img", sweep_src],
+                timeout=60_000,
+            )
+            scoring = root.locator("#textinv-scores-status textarea").input_value()
+            assert "recommended column marked" in scoring, scoring
+            marked = Path(scoring.split("recommended column marked: ", 1)[1].split()[0])
+            assert marked.is_file() and marked.parent == Path(grid_dir)
+            shown = page.evaluate(
+                "() => { const i = document.querySelector('#tab_textinv #textinv-compare-grid img');"
+                " return [i.naturalWidth, i.naturalHeight]; }"
+            )
+            with Image.open(marked) as m:
+                assert tuple(shown) == m.size  # the page shows the marked grid, strip included
+        finally:
+            browser.close()
+            remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())
+            remove_files(*_new_files(samples_dir, started, str(seed)))
