@@ -1,5 +1,6 @@
 """modules/sd_models.py:683-701 — ``model_data.sd_model`` holds the loaded model (None before)."""
 
+import os
 import types
 
 
@@ -8,10 +9,12 @@ class CheckpointInfo:  # :56-128 (fields we read)
         self.filename = filename
         self.model_name = model_name
         self.name = model_name
+        self.name_for_extra = os.path.splitext(os.path.basename(filename))[0]  # :88
         self.shorthash = shorthash
         self.title = f"{model_name} [{shorthash}]"
 
 
+# SdModelData (:676-712); the double never loads a model on demand (get_sd_model would).
 model_data = types.SimpleNamespace(sd_model=None)
 
 
@@ -23,13 +26,8 @@ def select_checkpoint():  # :218-240
 
 
 def make_model(family="SD1", name="tiny-sd1", shorthash="d10cce5e4d"):
-    """Double only: a loaded-model stand-in with the flags set_model_type sets (:379-402)."""
-    return types.SimpleNamespace(
-        is_sd1=family == "SD1",
-        is_sd2=family in ("SD2", "SD2-v"),
-        is_sdxl=family == "SDXL",
-        is_sd3=False,
-        parameterization="v" if family == "SD2-v" else "eps",
-        embedding_width={"SD1": 768, "SD2": 1024, "SD2-v": 1024, "SDXL": 2048}[family],
-        sd_checkpoint_info=CheckpointInfo(f"/models/{name}.safetensors", name, shorthash),
-    )
+    """Double only: a loaded, hijacked model stand-in (see _tiny_model) with the flags
+    set_model_type sets (:379-402)."""
+    from modules._tiny_model import TinyModel
+
+    return TinyModel(family, CheckpointInfo(f"/models/{name}.safetensors", name, shorthash), shorthash)

@@ -25,11 +25,14 @@ class State:
     def __init__(self):
         self.begun = 0  # double only: how many jobs began (tests check nesting)
 
-    def interrupt(self):  # :75-77
+    def skip(self):  # :75-77
+        self.skipped = True
+
+    def interrupt(self):  # :79-81
         self.interrupted = True
 
-    def skip(self):
-        self.skipped = True
+    def stop_generating(self):  # :83-85 (the top row's Interrupt with "Don't Interrupt in the middle")
+        self.stopping_generation = True
 
     def nextjob(self):  # :87-93
         self.job_no += 1

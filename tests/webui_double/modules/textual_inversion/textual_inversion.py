@@ -1,19 +1,22 @@
 """modules/textual_inversion/textual_inversion.py (v1.10.1), the parts our bridge calls.
 
 Behaviour kept from the real module: templates dict keyed by file name (:23-36); Embedding.save's
-pickle layout (:54-71); the database's reload clears hand-registered entries (:212-243) and
-``register_embedding_by_name`` removes the old ``ids_lookup`` entry by ``Embedding.name``
-(:126-150, the stale-entry trap); ``create_embedding`` argument order and errors (:259-284);
-``train_embedding``'s 30 positional parameters (:400) with the off-by-one checkpoint step and the
-swallowed in-loop error (§0.5, §3.8). The "model" is a deterministic stand-in. torch is imported
-lazily (the real webui has it loaded already) so start-up tests see only our own imports.
+pickle layout (:54-71); the database's reload clears hand-registered entries (:212-243), and
+without ``force_reload`` happens only when an embeddings folder's mtime changed (:91-108,
+:212-222); ``register_embedding_by_name`` tokenizes the name with ``model.cond_stage_model`` and
+removes the old ``ids_lookup`` entry by ``Embedding.name`` (:129-150, the stale-entry trap);
+``create_embedding`` argument order and errors (:259-284); ``train_embedding``'s 30 positional
+parameters (:400) with the off-by-one checkpoint step and the swallowed in-loop error (§0.5,
+§3.8). The "model" is a deterministic stand-in (modules/_tiny_model.py). torch is imported lazily
+(the real webui has it loaded already) so start-up tests see only our own imports.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
-import re
+import sys
 from collections import namedtuple
 
 from modules import shared
@@ -66,9 +69,20 @@ class Embedding:  # :39-88
         self.shorthash = v[:12]
 
 
-def _tokenize(name):
-    """Stand-in for cond_stage_model.tokenize([name])[0]: CLIP lower-cases."""
-    return [hash(w) % 49000 for w in re.findall(r"\w+|[^\w\s]", name.lower())]
+class DirWithTextualInversionEmbeddings:  # :91-108
+    def __init__(self, path):
+        self.path = path
+        self.mtime = None
+
+    def has_changed(self):
+        if not os.path.isdir(self.path):
+            return False
+        mt = os.path.getmtime(self.path)
+        return self.mtime is None or mt > self.mtime
+
+    def update(self):
+        if os.path.isdir(self.path):
+            self.mtime = os.path.getmtime(self.path)
 
 
 class EmbeddingDatabase:  # :111-256
@@ -78,16 +92,19 @@ class EmbeddingDatabase:  # :111-256
         self.skipped_embeddings = {}
         self.expected_shape = -1
         self.embedding_dirs = {}
-        self.reloads = 0  # double only
+        self.reloads = 0  # double only: how many times the database was really reloaded
 
-    def add_embedding_dir(self, path):
-        self.embedding_dirs[path] = path
+    def add_embedding_dir(self, path):  # :120-121
+        self.embedding_dirs[path] = DirWithTextualInversionEmbeddings(path)
+
+    def clear_embedding_dirs(self):
+        self.embedding_dirs.clear()
 
     def register_embedding(self, embedding, model):
         return self.register_embedding_by_name(embedding, model, embedding.name)
 
-    def register_embedding_by_name(self, embedding, model, name):  # :126-150
-        ids = _tokenize(name)
+    def register_embedding_by_name(self, embedding, model, name):  # :129-150
+        ids = model.cond_stage_model.tokenize([name])[0]
         first_id = ids[0]
         if first_id not in self.ids_lookup:
             self.ids_lookup[first_id] = []
@@ -112,7 +129,7 @@ class EmbeddingDatabase:  # :111-256
         m = shared.sd_model_for_double()
         return m.embedding_width
 
-    def load_from_file(self, path, filename):  # :157-192 (.pt/.safetensors only here)
+    def load_from_file(self, path, filename):  # :157-192 (.pt/.bin/.safetensors only here)
         name, ext = os.path.splitext(filename)
         ext = ext.upper()
         import torch
@@ -127,28 +144,47 @@ class EmbeddingDatabase:  # :111-256
             return
         embedding = create_embedding_from_data(data, name, filename=filename, filepath=path)
         if self.expected_shape == -1 or self.expected_shape == embedding.shape:
-            self.register_embedding(embedding, None)
+            self.register_embedding(embedding, shared.sd_model)
         else:
             self.skipped_embeddings[name] = embedding
 
-    def load_from_dir(self, embdir):
-        for root, _, fns in os.walk(embdir, followlinks=True):
+    def load_from_dir(self, embdir):  # :195-210
+        if not os.path.isdir(embdir.path):
+            return
+        for root, _, fns in os.walk(embdir.path, followlinks=True):
             for fn in fns:
-                fullfn = os.path.join(root, fn)
-                if os.stat(fullfn).st_size == 0:
-                    continue
-                self.load_from_file(fullfn, fn)
+                try:
+                    fullfn = os.path.join(root, fn)
+                    if os.stat(fullfn).st_size == 0:
+                        continue
+                    self.load_from_file(fullfn, fn)
+                except Exception as e:  # errors.report, then the next file
+                    print(f"Error loading embedding {fn}: {e}", file=sys.stderr)
 
-    def load_textual_inversion_embeddings(self, force_reload=False):  # :212-243 (always reloads here)
+    def load_textual_inversion_embeddings(self, force_reload=False):  # :212-243
+        if not force_reload and not any(d.has_changed() for d in self.embedding_dirs.values()):
+            return
         self.ids_lookup.clear()
         self.word_embeddings.clear()
         self.skipped_embeddings.clear()
         self.expected_shape = self.get_expected_shape()
-        for d in self.embedding_dirs:
-            if os.path.isdir(d):
-                self.load_from_dir(d)
-        self.word_embeddings.update(sorted(self.word_embeddings.items(), key=lambda e: e[0].lower()))
+        for embdir in self.embedding_dirs.values():
+            self.load_from_dir(embdir)
+            embdir.update()
+        # re-keyed by Embedding.name, sorted case-insensitively, in the same dict object (:232-236)
+        ordered = {e.name: e for e in sorted(self.word_embeddings.values(), key=lambda e: e.name.lower())}
+        self.word_embeddings.clear()
+        self.word_embeddings.update(ordered)
         self.reloads += 1
+
+    def find_embedding_at_position(self, tokens, offset):  # :245-256
+        possible_matches = self.ids_lookup.get(tokens[offset], None)
+        if possible_matches is None:
+            return None, None
+        for ids, embedding in possible_matches:
+            if tokens[offset : offset + len(ids)] == ids:
+                return embedding, len(ids)
+        return None, None
 
 
 def create_embedding(name, num_vectors_per_token, overwrite_old, init_text="*"):  # :259-284
@@ -199,7 +235,9 @@ def create_embedding_from_data(data, name, filename="unknown embedding file", fi
     embedding.shape = shape
     if filepath:
         embedding.filename = filepath
-        embedding.set_hash("0" * 64)
+        # hashes.sha256(filepath, "textual_inversion/" + name): the file's sha256 (cached there)
+        with open(filepath, "rb") as f:
+            embedding.set_hash(hashlib.sha256(f.read()).hexdigest())
     return embedding
 
 
