@@ -81,6 +81,7 @@ class WebuiHost(Host):
         super().__init__(kind="forge" if is_forge() else "webui")
         self._active: Progress | None = None
         self._shadowed: dict[str, Any] = {}  # user embeddings hidden by a sweep token
+        self._ours: set[str] = set()  # tokens registered by a sweep now
 
     # -- facts -------------------------------------------------------------------------------
     def paths(self) -> HostPaths:
@@ -216,7 +217,7 @@ class WebuiHost(Host):
         with queue_lock:
             state.begin(job=f"textinv: {title}")
             webui_progress.start_task(task_id)
-            fp = ForwardingProgress(inner, on_update=sync, is_cancelled=lambda: bool(state.interrupted))
+            fp = ForwardingProgress(inner, on_update=sync, is_cancelled=lambda: _stop_requested(state))
             self._active = fp
             try:
                 return fn(fp)
@@ -370,9 +371,12 @@ class WebuiHost(Host):
         emb = ti.create_embedding_from_data(payload, token, filename=os.path.basename(path), filepath=path)
         emb.name, emb.filename = token, path
         db = self._embedding_db()
-        if token in db.word_embeddings and token not in self._shadowed:
+        # Hide (and later restore) the user's own embedding of this name, never an earlier
+        # registration of ours (a re-registration after a reload must not be "restored").
+        if token in db.word_embeddings and token not in self._shadowed and token not in self._ours:
             self._shadowed[token] = db.word_embeddings[token]
         db.register_embedding_by_name(emb, shared.sd_model, token)
+        self._ours.add(token)
 
     def is_registered(self, token: str, path: str) -> bool:
         """Whether ``token`` is still our entry for ``path``: an Extra Networks refresh reloads the
@@ -385,6 +389,7 @@ class WebuiHost(Host):
     def unregister(self, token: str) -> None:
         db = self._embedding_db()
         db.register_embedding_by_name(None, shared.sd_model, token)
+        self._ours.discard(token)
         previous = self._shadowed.pop(token, None)
         if previous is not None:
             db.register_embedding_by_name(previous, shared.sd_model, token)
@@ -421,10 +426,18 @@ class WebuiHost(Host):
         p.do_not_reload_embeddings = True
         with closing(p):
             processed = processing.process_images(p)
-        if shared.state.interrupted:
-            raise Cancelled("interrupted")
+        # Interrupt and Skip stop the sampler early: the half-sampled batch that comes back is not
+        # kept as finished cells. "Stop after the current image" (the Interrupt button once a job
+        # counts more than one step, ui_toprow.py:105-110) lets a started batch finish, but one
+        # not yet started comes back empty (processing.py:938-939); the sweep stops either way.
+        state = shared.state
+        if state.interrupted or getattr(state, "skipped", False):
+            raise Cancelled("interrupted" if state.interrupted else "skipped")
         first = processed.index_of_first_image
-        return list(zip(processed.images[first:], processed.infotexts[first:], strict=False))
+        made = list(zip(processed.images[first:], processed.infotexts[first:], strict=False))
+        if not made and _stop_requested(state):
+            raise Cancelled("stopped")
+        return made
 
     def save_image(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
         from modules import images
@@ -476,6 +489,8 @@ class WebuiHost(Host):
         cond = getattr(m, "cond_stage_model", None)
         if cond is None:
             raise Unavailable("no model with a text encoder is loaded")
+        if not hasattr(cond, "wrapped"):  # SDXL's GeneralConditioner (sd_hijack.py:205-229)
+            raise Unavailable("token norms need an SD1/SD2 text encoder; this model has several")
         return _WebuiTokenTable(cond)
 
     # -- captions (issue 5) ------------------------------------------------------------------
@@ -505,6 +520,12 @@ class WebuiHost(Host):
         from modules import sd_hijack
 
         return getattr(sd_hijack.model_hijack, "embedding_db", None)
+
+
+def _stop_requested(state) -> bool:
+    """The webui's Interrupt: at once (``interrupted``) or after the current image
+    (``stopping_generation``, 1.8+; shared_state.py)."""
+    return bool(state.interrupted or getattr(state, "stopping_generation", False))
 
 
 def _strip_html(text: Any) -> str:
@@ -608,7 +629,12 @@ class _WebuiCaptioner:
         if self.booru:
             from modules import deepbooru
 
-            deepbooru.model.start()
+            try:
+                deepbooru.model.start()
+            except BaseException:
+                if self.blip:  # nobody will call release(): do not leave BLIP on the GPU
+                    shared.interrogator.unload()
+                raise
 
     def caption_batch(self, images: list[Any]) -> list[str]:
         import torch

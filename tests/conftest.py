@@ -82,3 +82,24 @@ def webui(tmp_path, monkeypatch):
         data=data,
     )
     webui_double.uninstall()
+
+
+@pytest.fixture
+def bridge(webui):
+    """``lib_textinv.webui`` over the contract double, with a fresh host for each test."""
+    from lib_textinv import webui as bridge_module
+
+    bridge_module.HOST = None
+    yield bridge_module
+    bridge_module.HOST = None
+
+
+@pytest.fixture
+def host(bridge):
+    return bridge.host()
+
+
+@pytest.fixture
+def db(webui):
+    """The double's embedding database (``sd_hijack.model_hijack.embedding_db``)."""
+    return webui.sd_hijack.model_hijack.embedding_db

@@ -15,15 +15,6 @@ from lib_textinv.progress import Cancelled, Progress
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def bridge(webui):
-    from lib_textinv import webui as bridge_module
-
-    bridge_module.HOST = None
-    yield bridge_module
-    bridge_module.HOST = None
-
-
 @pytest.mark.parametrize(
     ("family", "native", "width", "trainable"),
     [

@@ -12,20 +12,6 @@ from lib_textinv.host import Unavailable
 
 
 @pytest.fixture
-def bridge(webui):
-    from lib_textinv import webui as bridge_module
-
-    bridge_module.HOST = None
-    yield bridge_module
-    bridge_module.HOST = None
-
-
-@pytest.fixture
-def host(bridge):
-    return bridge.host()
-
-
-@pytest.fixture
 def deepbooru(webui):
     from modules import deepbooru
 
@@ -106,12 +92,6 @@ def test_unknown_source_is_refused_by_the_caption_run(host, webui, photo_dir):
     assert not list(photo_dir.glob("*.txt"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webui.py _WebuiCaptioner.__init__ loads BLIP before starting DeepBooru; when "
-    "deepbooru.model.start() fails (its model download, deepbooru.py:16-31) the constructor raises "
-    "outside captioner()'s try/finally and BLIP is never unloaded",
-)
 def test_blip_is_released_when_deepbooru_fails_to_start(host, webui, deepbooru, monkeypatch):
     def offline():
         raise OSError("could not download model-resnet_custom_v3.pt")

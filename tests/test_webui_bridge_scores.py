@@ -14,25 +14,6 @@ from lib_textinv.host import Unavailable
 from tests.embfiles import write_pt, write_training_run
 
 
-@pytest.fixture
-def bridge(webui):
-    from lib_textinv import webui as bridge_module
-
-    bridge_module.HOST = None
-    yield bridge_module
-    bridge_module.HOST = None
-
-
-@pytest.fixture
-def host(bridge):
-    return bridge.host()
-
-
-@pytest.fixture
-def db(webui):
-    return webui.sd_hijack.model_hijack.embedding_db
-
-
 def load_model(webui, family: str):
     webui.sd_models.model_data.sd_model = webui.sd_models.make_model(family)
     return webui.sd_models.model_data.sd_model
@@ -87,12 +68,6 @@ def test_drift_through_the_token_table(host, webui, tmp_path):
     assert row.norm_ratio == pytest.approx(3.0, rel=0.15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webui.py token_table returns a table for SDXL, whose cond_stage_model is the "
-    "GeneralConditioner (sd_hijack.py:205-229); matrix() then raises AttributeError ('.wrapped'), "
-    "which scoring.score does not catch (it catches Unavailable only)",
-)
 def test_token_table_refuses_sdxl_in_words(host, webui):
     load_model(webui, "SDXL")
     with pytest.raises(Unavailable):
