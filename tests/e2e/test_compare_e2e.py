@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     unique_name,
     wait_job,
 )
+from tests.e2e.page import tab_in_webui
 
 
 @pytest.fixture(scope="module")
@@ -165,50 +166,30 @@ def test_prescore_in_the_page_sets_compares_step_list(webui_url, status, trained
     """In the webui page: Compare → a run folder → Pre-score → the flattening steps become the
     sweep's step list (mode "Steps listed") and the chosen checkpoints follow."""
     need(status, "generate")
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.test_tab_e2e import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(webui_url, timeout=120_000)
-            page.locator("#tabs > .tab-nav button", has_text="TI Helper").click()
-            root = page.locator("#tab_textinv #textinv-root")
-            root.locator("#textinv-sections > .tab-nav button", has_text="Compare").click()
-            root.locator("#textinv-compare-run textarea").fill(str(trained_run["run_folder"]))
-            root.locator("#textinv-compare-table").get_by_text(f"{trained_run['name']}-20").first.wait_for(
-                timeout=60_000
-            )
-            root.locator("#textinv-scores-prescore").click()
-            steps_box = root.locator("#textinv-compare-steps textarea")
-            page.wait_for_function(
-                "el => el.value.trim() !== ''", arg=steps_box.element_handle(), timeout=120_000
-            )
-            steps = [int(s) for s in steps_box.input_value().split(",")]
-            assert set(steps) <= {5, 10, 15, 20} and steps, steps
-            assert (
-                root.locator("#textinv-scores-preselected textarea").input_value() == steps_box.input_value()
-            )
-            assert root.locator("#textinv-compare-mode input[value=list]").is_checked()
-            chosen = root.locator("#textinv-compare-checkpoints textarea")
-            page.wait_for_function(
-                "([el, n]) => { try { return JSON.parse(el.value).length === n; } "
-                "catch (e) { return false; } }",
-                arg=[chosen.element_handle(), len(steps)],
-                timeout=30_000,
-            )
-            assert [c["step"] for c in json.loads(chosen.input_value())] == steps
-        finally:
-            browser.close()
+    with tab_in_webui(webui_url) as tab:
+        root = tab.root
+        open_run(tab, trained_run)
+        root.locator("#textinv-scores-prescore").click()
+        listed = tab.wait_value("#textinv-compare-steps textarea", "v.trim() !== ''", 120_000)
+        steps = [int(s) for s in listed.split(",")]
+        assert set(steps) <= {5, 10, 15, 20} and steps, steps
+        assert root.locator("#textinv-scores-preselected textarea").input_value() == listed
+        assert root.locator("#textinv-compare-mode input[value=list]").is_checked()
+        chosen = tab.wait_value(
+            "#textinv-compare-checkpoints textarea",
+            f"(() => {{ try {{ return JSON.parse(v).length === {len(steps)}; }} "
+            "catch (e) { return false; } })()",
+        )
+        assert [c["step"] for c in json.loads(chosen)] == steps
+        assert not tab.our_errors(), tab.errors
 
 
-def _set_slider(root, elem: str, value: int) -> None:
-    box = root.locator(f"#{elem} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
-    box.blur()
+def open_run(tab, trained_run) -> None:
+    tab.section("Compare")
+    tab.root.locator("#textinv-compare-run textarea").fill(str(trained_run["run_folder"]))
+    tab.root.locator("#textinv-compare-table").get_by_text(f"{trained_run['name']}-20").first.wait_for(
+        timeout=60_000
+    )
 
 
 def _new_files(folder: Path, since: float, marker: str) -> list[Path]:
@@ -225,24 +206,14 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
     import time
 
     need(status, "generate")
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.test_tab_e2e import CHROMIUM, CHROMIUM_ARGS
-
-    name, seed, started = trained_run["name"], random.randint(10**8, 10**9 - 1), time.time() - 1
+    seed, started = random.randint(10**8, 10**9 - 1), time.time() - 1
     opts = client.get("/sdapi/v1/options").json()
     samples_dir = Path(opts.get("outdir_samples") or opts["outdir_txt2img_samples"])
     grid_dir = ""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(webui_url, timeout=120_000)
-            page.locator("#tabs > .tab-nav button", has_text="TI Helper").click()
-            root = page.locator("#tab_textinv #textinv-root")
-            root.locator("#textinv-sections > .tab-nav button", has_text="Compare").click()
-            root.locator("#textinv-compare-run textarea").fill(str(trained_run["run_folder"]))
-            root.locator("#textinv-compare-table").get_by_text(f"{name}-20").first.wait_for(timeout=60_000)
+    try:
+        with tab_in_webui(webui_url) as tab:
+            root = tab.root
+            open_run(tab, trained_run)
             root.locator("#textinv-compare-prompts textarea").fill("a photo of {}")
             root.locator("#textinv-compare-seeds textarea").fill(str(seed))
             for elem, value in (
@@ -250,25 +221,21 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
                 ("textinv-compare-height", 64),
                 ("textinv-compare-sampling-steps", 4),
             ):
-                _set_slider(root, elem, value)
+                tab.number(elem, value)
             root.locator("#textinv-compare-generate").click()
-            grid_box = root.locator("#textinv-compare-grid-dir textarea")
-            page.wait_for_function(
-                "el => el.value.trim() !== ''", arg=grid_box.element_handle(), timeout=300_000
-            )
-            grid_dir = grid_box.input_value()
+            grid_dir = tab.wait_value("#textinv-compare-grid-dir textarea", "v.trim() !== ''", 300_000)
             status_text = root.locator("#textinv-compare-status textarea").input_value()
             assert "4/4 cells" in status_text, status_text
             sweep_src = root.locator("#textinv-compare-grid img").get_attribute("src")
 
             root.locator("#textinv-scores-score").click()
-            rec = root.locator("[data-testid=markdown]#textinv-scores-recommendation")
-            page.wait_for_function(
+            rec = tab.markdown("textinv-scores-recommendation")
+            tab.page.wait_for_function(
                 "el => /Recommended step: \\d+/.test(el.innerText)", arg=rec.element_handle(), timeout=300_000
             )
             step = int(rec.inner_text().split("Recommended step:", 1)[1].split()[0])
             assert step in (5, 10, 15, 20)
-            page.wait_for_function(
+            tab.page.wait_for_function(
                 "([sel, old]) => { const i = document.querySelector(sel); return i && i.src !== old; }",
                 arg=["#tab_textinv #textinv-compare-grid img", sweep_src],
                 timeout=60_000,
@@ -277,13 +244,13 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             assert "recommended column marked" in scoring, scoring
             marked = Path(scoring.split("recommended column marked: ", 1)[1].split()[0])
             assert marked.is_file() and marked.parent == Path(grid_dir)
-            shown = page.evaluate(
+            shown = tab.page.evaluate(
                 "() => { const i = document.querySelector('#tab_textinv #textinv-compare-grid img');"
                 " return [i.naturalWidth, i.naturalHeight]; }"
             )
             with Image.open(marked) as m:
                 assert tuple(shown) == m.size  # the page shows the marked grid, strip included
-        finally:
-            browser.close()
-            remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())
-            remove_files(*_new_files(samples_dir, started, str(seed)))
+            assert not tab.our_errors(), tab.errors
+    finally:
+        remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())
+        remove_files(*_new_files(samples_dir, started, str(seed)))
