@@ -206,7 +206,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
     import time
 
     need(status, "generate")
-    seed, started = random.randint(10**8, 10**9 - 1), time.time() - 1
+    name, seed, started = trained_run["name"], random.randint(10**8, 10**9 - 1), time.time() - 1
     opts = client.get("/sdapi/v1/options").json()
     samples_dir = Path(opts.get("outdir_samples") or opts["outdir_txt2img_samples"])
     grid_dir = ""
@@ -250,6 +250,14 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             )
             with Image.open(marked) as m:
                 assert tuple(shown) == m.size  # the page shows the marked grid, strip included
+
+            # an earlier test may have promoted this step already: promotion never overwrites
+            remove_files(trained_run["embeddings_dir"] / f"{name}-{step}.pt")
+            root.locator("#textinv-scores-promote").click()  # one click promotes it
+            promoted = tab.wait_value("#textinv-scores-status textarea", "v.includes('type this in txt2img')")
+            assert f"{name}-{step}" in promoted, promoted
+            loaded = client.get("/sdapi/v1/embeddings").json()["loaded"]
+            assert f"{name}-{step}" in loaded, sorted(loaded)  # usable at once, no restart
             assert not tab.our_errors(), tab.errors
     finally:
         remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())
