@@ -60,14 +60,15 @@ def mark_column(
     strip under the grid with each note (``title`` leads the marked column's note)."""
     from PIL import Image, ImageDraw
 
-    from lib_textinv.pil_text import load_font, text_size, wrap_text
+    from lib_textinv.pil_text import text_size, wrap_text
 
     if not 0 <= column < layout.cols:
         raise ValueError(f"column {column} is not in a grid of {layout.cols} columns")
     if notes and len(notes) != layout.cols:
         raise ValueError(f"{len(notes)} notes for {layout.cols} columns")
-    font = load_font(max(10, (layout.cell_w + layout.cell_h) // 25))
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    words = [w for n in [*notes, title] for w in n.split()]
+    font = _fitting_font(probe, words, max(10, (layout.cell_w + layout.cell_h) // 25), layout.cell_w - 8)
     texts = [
         wrap_text(probe, f"{title} {n}".strip() if i == column else n, font, layout.cell_w - 8)
         for i, n in enumerate(notes)
@@ -88,6 +89,19 @@ def mark_column(
             )
     draw.rectangle((x0, y0, x1, y1 + strip_h), outline=HIGHLIGHT, width=frame_width(layout))
     return out
+
+
+def _fitting_font(probe: Any, words: Sequence[str], size: int, width: int) -> Any:
+    """The grid's label size (as the webui sizes its labels), smaller where a word would not fit
+    in a column: small cells must not push the notes past their frame."""
+    from lib_textinv.pil_text import load_font, text_size
+
+    size = max(6, size)
+    font = load_font(size)
+    while size > 6 and any(text_size(probe, w, font)[0] > width for w in words):
+        size -= 1
+        font = load_font(size)
+    return font
 
 
 def marked_path(grid_path: str) -> str:

@@ -26,14 +26,26 @@ def text_size(draw: Any, text: str, font: Any) -> tuple[int, int]:
 
 
 def wrap_text(draw: Any, text: str, font: Any, width: int) -> str:
-    """Greedy word wrap to ``width`` pixels (a single over-long word keeps its own line)."""
+    """Greedy word wrap to ``width`` pixels; a word wider than ``width`` is cut between letters."""
     lines, line = [], ""
     for word in text.split():
-        trial = f"{line} {word}".strip()
-        if line and text_size(draw, trial, font)[0] > width:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
+        for piece in _pieces(draw, word, font, width):
+            trial = f"{line} {piece}".strip()
+            if line and text_size(draw, trial, font)[0] > width:
+                lines.append(line)
+                line = piece
+            else:
+                line = trial
     lines.append(line)
     return "\n".join(lines)
+
+
+def _pieces(draw: Any, word: str, font: Any, width: int) -> list[str]:
+    pieces, piece = [], ""
+    for ch in word:
+        if piece and text_size(draw, piece + ch, font)[0] > width:
+            pieces.append(piece)
+            piece = ch
+        else:
+            piece += ch
+    return [*pieces, piece]

@@ -127,3 +127,28 @@ def test_saved_beside_the_grid_which_is_left_alone(tmp_path):
         "00007-textinv-sweep-1234-recommended.png",
         "00007-textinv-sweep-1234.png",
     ]  # written atomically: no temp file left
+
+
+def test_notes_stay_inside_small_columns():
+    """64-px cells: the words of the note are shrunk to fit, nothing is drawn past the column."""
+    grid = solid_grid(3, 1, (64, 64))
+    layout = layout_of(grid.size, 3, 1, (64, 64))
+    out = mark_column(grid, layout, 1, ["", "loss 1.4119", ""], "recommended ·")
+    x0, _top, x1, _bottom = layout.column_box(1)
+    strip = out.crop((0, grid.height, out.width, out.height)).convert("RGB")
+    outside = [strip.crop((0, 0, x0, strip.height)), strip.crop((x1 + 1, 0, strip.width, strip.height))]
+    assert all(part.getcolors(1 << 16) == [(part.width * part.height, (255, 255, 255))] for part in outside)
+
+
+@pytest.mark.parametrize("width", [20, 40, 80])
+def test_wrap_cuts_words_that_cannot_fit(width):
+    from PIL import ImageDraw, ImageFont
+
+    from lib_textinv.pil_text import text_size, wrap_text
+
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    font = ImageFont.load_default()  # the fixed bitmap font of the webui's Pillow 9.5
+    text = "recommended · CLIP-I 0.812 · loss 1.4119"
+    wrapped = wrap_text(draw, text, font, width)
+    assert all(text_size(draw, line, font)[0] <= width for line in wrapped.split("\n")), wrapped
+    assert wrapped.replace("\n", "").replace(" ", "") == text.replace(" ", "")  # nothing lost

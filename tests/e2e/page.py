@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("TEXTINV_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -51,6 +52,11 @@ class TabPage:
             timeout=timeout,
         )
         return self.root.locator(selector).input_value()
+
+    def screenshot(self, name: str) -> None:
+        """Full-page picture into artifacts/screenshots/ (the README's pictures come from here)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
     def our_errors(self) -> list[str]:
         return [e for e in self.errors if "textinv" in e.lower()]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.e2e.page import tab_in_webui
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 def test_settings_are_registered(client):
@@ -32,6 +28,5 @@ def test_tab_is_in_the_webui_page(webui_url):
         assert tab.root.inner_text().strip()
         # the status line is refreshed on page load, after the webui loaded its checkpoint
         tab.root.locator(".textinv-status").get_by_text("Model:").wait_for(timeout=30_000)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        tab.page.screenshot(path=str(SCREENSHOTS / "webui-tab.png"), full_page=True)
+        tab.screenshot("webui-tab.png")
         assert not tab.our_errors(), tab.errors

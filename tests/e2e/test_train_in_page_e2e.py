@@ -56,6 +56,7 @@ def test_create_then_train_in_the_page(client, webui_url, status, tmp_path):
             saved = sorted(p.name for p in (Path(run_folder) / "embeddings").glob("*.pt"))
             assert saved == [f"{name}-10.pt", f"{name}-5.pt"], saved
             assert root.locator("#textinv-train-plot svg").count() == 1
+            tab.screenshot("webui-train.png")
             assert not tab.our_errors(), tab.errors
     finally:
         remove_embedding_files(emb_dir, name)
