@@ -7,7 +7,7 @@ import html
 import importlib
 import logging
 
-from lib_textinv import ui_gates
+from lib_textinv import ui_config_keys, ui_gates
 from lib_textinv.host import Host
 from lib_textinv.ids import elem_id
 from lib_textinv.ui_context import TabContext
@@ -94,4 +94,5 @@ def build_tab(host: Host):
         for tab in tabs:
             if hasattr(tab, "select"):
                 tab.select(refresh, inputs=None, outputs=[status, *gated])
+    ui_config_keys.opt_out_of_shared_keys(blocks.blocks.values())
     return blocks

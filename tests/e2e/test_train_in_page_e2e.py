@@ -35,6 +35,8 @@ def test_create_then_train_in_the_page(client, webui_url, status, tmp_path):
             assert root.locator("#textinv-embedding-name textarea").input_value() == name
 
             tab.section("Train")
+            # not another "Batch size"'s default through the webui's ui-config.json keys
+            assert root.locator("#textinv-train-batch input").input_value() == "1"
             root.locator("#textinv-train-dataset textarea").fill(str(dataset))
             tab.wait_value("#textinv-train-embedding input", f"v === {name!r}", 30_000)
             for elem, value in (
