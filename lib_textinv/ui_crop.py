@@ -153,10 +153,14 @@ def do_auto(host, source, width, height, dest, face, corners, entropy, bar=None)
     except (ValueError, RuntimeError, OSError) as e:
         return "", message(str(e), bad=True)
     bad = [p for p in proposals if p.error]
-    restored = sum(1 for p in proposals if p.box is not None or p.excluded)
+    # Edits of an earlier export: a moved box or an exclusion. Not an unreadable file (excluded
+    # because it cannot be exported), nor a box that is Auto's own (the editor sends every box).
+    restored = sum(
+        1 for p in proposals if not p.error and (p.excluded or (p.box is not None and p.box != p.auto))
+    )
     text = f"{len(proposals) - len(bad)} images ready for {size[0]}×{size[1]}"
     if restored:
-        text += f"; {restored} edits restored from crops.json"
+        text += f"; {restored} edit{'' if restored == 1 else 's'} restored from crops.json"
     text += "".join(f"\n{p.name}: {p.error}" for p in bad) + "".join(f"\n{n}" for n in notes)
     return state_json(source, size, destination, proposals, notes), message(text)
 
@@ -240,6 +244,10 @@ def build(ctx: TabContext) -> None:
             scale=3,
             elem_id=elem_id("crop-destination"),
         )
+    # Their default is the model's size: not one pinned by the webui's ui-config.json at the first
+    # start (built before the webui loads its model, so always 512).
+    for c in (width, height):
+        c.do_not_save_to_config = True
     with gr.Accordion("Focal point weights", open=False):
         with gr.Row():
             face = gr.Slider(

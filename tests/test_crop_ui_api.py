@@ -137,6 +137,65 @@ def test_boxes_for_another_size_are_ignored_with_a_note(photo_dir):
     assert 'data-written="4"' in html_out and "another size" in html_out
 
 
+def test_restored_edits_count_only_real_edits(photo_dir):
+    """Found in the webui page: a fresh folder with an unreadable file said "1 edits restored from
+    crops.json", and after editing one box of four and exporting, Auto said "4 edits restored"
+    (the editor sends every box, edited or not)."""
+    (photo_dir / "broken.jpg").write_bytes(b"<!DOCTYPE html><html></html>")
+    host = StandaloneHost()
+    state_text, msg = ui_crop.do_auto(host, str(photo_dir), 256, 256, "", 0.9, 0.5, 0.15)
+    assert "4 images ready for 256×256" in msg and "broken.jpg" in msg
+    assert "restored from crops.json" not in msg, msg
+    images = json.loads(state_text)["images"]
+    by = {i["name"]: i for i in images}
+    assert by["broken.jpg"]["error"] and by["broken.jpg"]["excluded"]
+    # what the editor sends after moving one box: every readable image's box, one of them moved
+    sent = {i["name"]: {"box": i["box"], "excluded": False} for i in images if i["box"]}
+    sent["astronaut.jpg"]["box"] = [0, 0, 300, 300]
+    assert by["astronaut.jpg"]["auto"] != [0, 0, 300, 300]
+    html_out, _ = ui_crop.do_export(
+        host,
+        str(photo_dir),
+        256,
+        256,
+        "",
+        json.dumps({"target": [256, 256], "images": sent}),
+        "PNG",
+        95,
+        False,
+        True,
+        "Lanczos",
+        "#fff",
+        0.9,
+        0.5,
+        0.15,
+    )
+    assert 'data-written="4"' in html_out
+    msg = ui_crop.do_auto(host, str(photo_dir), 256, 256, "", 0.9, 0.5, 0.15)[1]
+    assert "4 images ready for 256×256; 1 edit restored from crops.json" in msg, msg
+    # an exclusion is an edit too
+    sent["chelsea.jpg"]["excluded"] = True
+    ui_crop.do_export(
+        host,
+        str(photo_dir),
+        256,
+        256,
+        "",
+        json.dumps({"target": [256, 256], "images": sent}),
+        "PNG",
+        95,
+        False,
+        True,
+        "Lanczos",
+        "#fff",
+        0.9,
+        0.5,
+        0.15,
+    )
+    msg = ui_crop.do_auto(host, str(photo_dir), 256, 256, "", 0.9, 0.5, 0.15)[1]
+    assert "; 2 edits restored from crops.json" in msg, msg
+
+
 def test_handler_errors_are_messages(photo_dir):
     host = StandaloneHost()
     assert "no source folder" in ui_crop.do_auto(host, "", 512, 512, "", 0.9, 0.5, 0.15)[1]
