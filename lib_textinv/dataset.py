@@ -133,7 +133,8 @@ class ScanReport:
         usable = c[OK] + c[WARNING]
         s = f"{usable} usable, {c[WARNING]} with warnings, {c[REFUSED]} refused"
         if self.ignored:
-            s += f" ({len(self.ignored)} other files ignored)"
+            n = len(self.ignored)
+            s += f" ({n} other file{'s' if n != 1 else ''} ignored)"
         if self.cancelled:
             s += " — scan interrupted, report incomplete"
         return s

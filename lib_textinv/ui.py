@@ -41,6 +41,16 @@ def status_html(host: Host) -> str:
     return f'<div class="textinv-status" data-host="{html.escape(host.kind)}">{html.escape(text)}</div>'
 
 
+def model_size(host: Host):
+    """The loaded model's training size for the model-sized inputs (kept as they are without one)."""
+    import gradio as gr
+
+    facts = host.model_facts()
+    return (
+        gr.update(value=facts.native_resolution) if facts.loaded and facts.native_resolution else gr.update()
+    )
+
+
 def _build_section(ctx: TabContext, modules: tuple[str, ...]) -> None:
     import gradio as gr
 
@@ -91,6 +101,10 @@ def build_tab(host: Host):
             return [status_html(host), *ui_gates.updates(host, ctx.gates)]
 
         blocks.load(refresh, inputs=None, outputs=[status, *gated])
+        if ctx.model_sized:  # on page load only: a section switch must not undo the user's edit
+            blocks.load(
+                lambda: [model_size(host)] * len(ctx.model_sized), inputs=None, outputs=ctx.model_sized
+            )
         for tab in tabs:
             if hasattr(tab, "select"):
                 tab.select(refresh, inputs=None, outputs=[status, *gated])

@@ -5,7 +5,8 @@ The webui saves and re-applies the value of every labelled input of a tab under 
 not part of the key. Two of our inputs with the same label ("Batch size" in Captions and in
 Train, "Width" in Crop and in Compare…) share one key, so the first one's default is forced onto
 the other at start-up (Train's batch size came up as Captions' 8). Such components opt out with
-the webui's own ``do_not_save_to_config`` flag; uniquely labelled ones keep the feature.
+the webui's own ``do_not_save_to_config`` flag, and so do read-only outputs; uniquely labelled
+inputs keep the feature.
 """
 
 from __future__ import annotations
@@ -41,9 +42,16 @@ def colliding(components: Iterable[Any]) -> list[Any]:
     return [c for group in groups.values() if len(group) > 1 for c in group]
 
 
+def outputs(components: Iterable[Any]) -> list[Any]:
+    """Read-only components (status lines, results): a saved value would pin an old message
+    ("no model is loaded yet…") into every later start."""
+    return [c for c in components if config_key(c) is not None and getattr(c, "interactive", None) is False]
+
+
 def opt_out_of_shared_keys(components: Iterable[Any]) -> int:
-    """Mark the colliding components ``do_not_save_to_config``; returns how many."""
-    hit = colliding(components)
+    """Mark the colliding and the read-only components ``do_not_save_to_config``; returns how many."""
+    components = list(components)
+    hit = list({id(c): c for c in [*colliding(components), *outputs(components)]}.values())
     for c in hit:
         c.do_not_save_to_config = True
     return len(hit)

@@ -25,6 +25,9 @@ class TabContext:
     extra: dict[str, Any] = field(default_factory=dict)
     # ui_gates.Gate: buttons re-enabled when their feature becomes available (see ui_gates).
     gates: list[Any] = field(default_factory=list)
+    # Inputs whose default is the loaded model's training size: set again on each page load
+    # (the webui builds the tab before its model has loaded).
+    model_sized: list[Any] = field(default_factory=list)
 
     @staticmethod
     def elem_id(name: str) -> str:

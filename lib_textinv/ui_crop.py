@@ -248,6 +248,7 @@ def build(ctx: TabContext) -> None:
     # start (built before the webui loads its model, so always 512).
     for c in (width, height):
         c.do_not_save_to_config = True
+    ctx.model_sized += [width, height]
     with gr.Accordion("Focal point weights", open=False):
         with gr.Row():
             face = gr.Slider(

@@ -104,6 +104,7 @@ def build(ctx: TabContext) -> None:
     # at the first start (model not loaded yet; the setting's value of that day).
     for c in (width, height, max_mp):
         c.do_not_save_to_config = True
+    ctx.model_sized += [width, height]
     with gr.Row():
         scan = gr.Button("Scan", variant="primary", elem_id=elem_id("dataset-scan"))
         stop = gr.Button("Stop", elem_id=elem_id("dataset-stop"))

@@ -41,3 +41,14 @@ def test_collisions_by_label_and_button_text():
     assert opt_out_of_shared_keys([a, b, c]) == 2
     assert a.do_not_save_to_config and b.do_not_save_to_config
     assert not hasattr(c, "do_not_save_to_config")
+
+
+def test_read_only_outputs_are_never_pinned():
+    with gr.Blocks():
+        status = gr.Textbox(label="Scoring", interactive=False)
+        typed = gr.Textbox(label="Seeds")
+    assert opt_out_of_shared_keys([status, typed]) == 1
+    assert status.do_not_save_to_config and not hasattr(typed, "do_not_save_to_config")
+    blocks = build_tab(StandaloneHost())
+    by_id = {b.elem_id: b for b in blocks.blocks.values() if getattr(b, "elem_id", None)}
+    assert by_id[elem_id("scores-status")].do_not_save_to_config

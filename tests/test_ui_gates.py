@@ -33,7 +33,14 @@ class LateModelHost(Host):
     def model_facts(self):
         if not self.loaded:
             return ModelFacts(loaded=False, reason="the webui is still loading its checkpoint")
-        return ModelFacts(loaded=True, family="SD1", embedding_width=768, trainable=True, reason="")
+        return ModelFacts(
+            loaded=True,
+            family="SD2-v",
+            native_resolution=768,
+            embedding_width=1024,
+            trainable=True,
+            reason="",
+        )
 
     def feature(self, name):
         if name in ("create", "train", "generate", "tokenizer"):
@@ -95,3 +102,19 @@ def test_opening_any_section_refreshes_too(tab):
     out = refresh_results(blocks, selects[-1])
     assert out[ids[elem_id("compare-generate")]]["interactive"] is True
     host.loaded = False
+
+
+def test_model_sized_inputs_take_the_models_size_on_page_load(tab):
+    host, blocks, ids = tab
+    sized = {ids[elem_id(n)] for n in ("dataset-width", "dataset-height", "crop-width", "crop-height")}
+    index = next(
+        i for i, d in enumerate(blocks.dependencies) if d["trigger"] == "load" and set(d["outputs"]) == sized
+    )
+    assert blocks.blocks[ids[elem_id("crop-width")]].value == 512  # built before the model loaded
+    host.loaded = False
+    assert all("value" not in u for u in refresh_results(blocks, index).values())
+    host.loaded = True
+    assert {u["value"] for u in refresh_results(blocks, index).values()} == {768}
+    host.loaded = False
+    # switching sections does not touch them (the user's edits stay)
+    assert not any(sized & set(d["outputs"]) for d in blocks.dependencies if d["trigger"] == "select")

@@ -27,15 +27,18 @@ CHROMIUM_ARGS = [
 @dataclass
 class TabPage:
     page: Any
-    root: Any  # #textinv-root inside the webui's #tab_textinv
-    errors: list[str] = field(default_factory=list)  # uncaught page errors
+    root: Any  # #textinv-root inside the webui's own #tab_textinv
+    errors: list[str] = field(default_factory=list)  # uncaught page errors (message and stack)
 
     def section(self, label: str) -> None:
         self.root.locator("#textinv-sections > .tab-nav button", has_text=label).click()
 
-    def markdown(self, elem: str) -> Any:
-        """gradio 3 puts a Markdown's elem_id on its wrapper and on its content: the content."""
-        return self.root.locator(f"[data-testid=markdown]#{elem}")
+    def html(self, elem: str) -> Any:
+        """gradio 3 puts an HTML/Markdown elem_id on the wrapper and on the content: the content."""
+        return self.root.locator(f".prose#{elem}")
+
+    def textbox(self, elem: str) -> Any:
+        return self.root.locator(f"#{elem} textarea")
 
     def number(self, elem: str, value: Any) -> None:
         """A gr.Number, or the number box of a gr.Slider."""
@@ -44,26 +47,31 @@ class TabPage:
         box.press("Tab")
 
     def wait_value(self, selector: str, js_test: str, timeout: int = 60_000) -> str:
-        """Wait until ``js_test`` (a JS expression of ``v``) holds for the element's value."""
+        """Wait until ``js_test`` (a JS expression of the value ``v``) holds for an input."""
         self.page.wait_for_function(
-            f"sel => {{ const el = document.querySelector(sel); if (!el) return false; const v = el.value;"
-            f" return {js_test}; }}",
-            arg=f"#tab_textinv {selector}",
+            "([sel, test]) => { const el = document.querySelector(sel);"
+            " return !!el && new Function('v', 'return ' + test)(el.value); }",
+            arg=[f"#tab_textinv {selector}", js_test],
             timeout=timeout,
         )
         return self.root.locator(selector).input_value()
 
+    def wait_textarea(self, elem: str, js_test: str, timeout: int = 60_000) -> str:
+        return self.wait_value(f"#{elem} textarea", js_test, timeout)
+
     def screenshot(self, name: str) -> None:
-        """Full-page picture into artifacts/screenshots/ (the README's pictures come from here)."""
+        """Full-page picture ``<name>.png`` into artifacts/screenshots/ (the README's come from here)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     def our_errors(self) -> list[str]:
+        """Uncaught errors raised by our scripts (message or stack names textinv)."""
         return [e for e in self.errors if "textinv" in e.lower()]
 
 
 @contextmanager
 def tab_in_webui(webui_url: str, width: int = 1400, height: int = 1000) -> Iterator[TabPage]:
+    """The webui page in Chromium with the TI Helper tab open, after its page-load refresh."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian chromium is not installed at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
@@ -73,12 +81,14 @@ def tab_in_webui(webui_url: str, width: int = 1400, height: int = 1000) -> Itera
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             tab = TabPage(page, page.locator("#tab_textinv #textinv-root"))
-            page.on("pageerror", lambda e: tab.errors.append(str(e)))
+            page.on("pageerror", lambda e: tab.errors.append(f"{e.message}\n{e.stack or ''}"))
             page.goto(webui_url, timeout=120_000)
             nav = page.locator("#tabs > .tab-nav")
             nav.wait_for(timeout=120_000)
             nav.locator("button", has_text="TI Helper").click()
             tab.root.wait_for(state="visible", timeout=30_000)
+            # the page-load refresh has run (status line re-rendered with the loaded model)
+            tab.root.locator(".textinv-status").get_by_text("Model:").wait_for(timeout=60_000)
             yield tab
         finally:
             browser.close()

@@ -229,7 +229,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             sweep_src = root.locator("#textinv-compare-grid img").get_attribute("src")
 
             root.locator("#textinv-scores-score").click()
-            rec = tab.markdown("textinv-scores-recommendation")
+            rec = tab.html("textinv-scores-recommendation")
             tab.page.wait_for_function(
                 "el => /Recommended step: \\d+/.test(el.innerText)", arg=rec.element_handle(), timeout=300_000
             )
@@ -258,7 +258,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             assert f"{name}-{step}" in promoted, promoted
             loaded = client.get("/sdapi/v1/embeddings").json()["loaded"]
             assert f"{name}-{step}" in loaded, sorted(loaded)  # usable at once, no restart
-            tab.screenshot("webui-compare.png")
+            tab.screenshot("webui-compare")
             assert not tab.our_errors(), tab.errors
     finally:
         remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())

@@ -9,99 +9,22 @@ back as it was."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from tests.e2e.conftest import need
+from tests.e2e.page import tab_in_webui
 from tests.e2e.test_crop_e2e import checkerboard, webui_upscalers
 from tests.photos import photo, write_photos
 
-CHROMIUM = os.environ.get("TEXTINV_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 NOT_AN_IMAGE = b"<!DOCTYPE html><html><body>404 Not Found</body></html>"
 
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Tab:
-    page: Any
-    root: Any  # #textinv-root inside the webui's own #tab_textinv
-    errors: list[str] = field(default_factory=list)
-
-    def section(self, label: str) -> None:
-        self.root.locator("#textinv-sections > .tab-nav button", has_text=label).click()
-
-    def html(self, elem: str) -> Any:
-        """gradio 3 puts an HTML/Markdown elem_id on the wrapper and on the content: the content."""
-        return self.root.locator(f".prose#{elem}")
-
-    def number(self, elem: str, value: Any) -> None:
-        box = self.root.locator(f"#{elem} input[type=number]")
-        box.fill(str(value))
-        box.press("Tab")
-
-    def textbox(self, elem: str) -> Any:
-        return self.root.locator(f"#{elem} textarea")
-
-    def wait_textarea(self, elem: str, js_test: str, timeout: int) -> str:
-        """Wait until ``js_test`` (a JS expression of the value ``v``) holds for a textbox."""
-        self.page.wait_for_function(
-            "([sel, test]) => { const el = document.querySelector(sel);"
-            " return !!el && new Function('v', 'return ' + test)(el.value); }",
-            arg=[f"#tab_textinv #{elem} textarea", js_test],
-            timeout=timeout,
-        )
-        return self.textbox(elem).input_value()
-
-    def our_errors(self) -> list[str]:
-        """Uncaught errors raised by our scripts (message or stack names textinv)."""
-        return [e for e in self.errors if "textinv" in e.lower()]
-
-    def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-@contextmanager
-def webui_tab(webui_url: str) -> Iterator[Tab]:
-    """The webui page in Chromium with the TI Helper tab open; collects uncaught page errors."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            tab = Tab(page, page.locator("#tab_textinv #textinv-root"))
-            page.on("pageerror", lambda e: tab.errors.append(f"{e.message}\n{e.stack or ''}"))
-            page.goto(webui_url, timeout=120_000)
-            page.locator("#tabs > .tab-nav button", has_text="TI Helper").click(timeout=120_000)
-            tab.root.wait_for(state="visible", timeout=30_000)
-            # the page-load refresh has run (status line re-rendered with the loaded model)
-            tab.root.locator(".textinv-status").get_by_text("Model:").wait_for(timeout=60_000)
-            yield tab
-        finally:
-            browser.close()
 
 
 def diff(a: Image.Image, b: Image.Image) -> float:
@@ -138,7 +61,7 @@ def test_dataset_scan_reports_the_folder(webui_url, recent_folders, tmp_path):
     write_photos(folder, ("brick",), "PNG", size=(32, 32))  # far below 256×256: a warning
     (folder / "broken.jpg").write_bytes(NOT_AN_IMAGE)  # refused
     (folder / "notes.txt").write_text("not an image", encoding="utf-8")  # not listed at all
-    with webui_tab(webui_url) as tab:
+    with tab_in_webui(webui_url) as tab:
         root = tab.root
         tab.section("Dataset")
         root.locator("#textinv-section-dataset").get_by_text("Scan options").click()
@@ -192,7 +115,7 @@ def test_crop_auto_edit_and_export(client, webui_url, status, tmp_path):
     expected_upscalers = [n for n in webui_upscalers(client) if n != "None"]
     assert "Nearest" in expected_upscalers, expected_upscalers
 
-    with webui_tab(webui_url) as tab:
+    with tab_in_webui(webui_url) as tab:
         root = tab.root
         tab.textbox("textinv-source-folder").fill(str(src))
         tab.section("Crop")
@@ -303,7 +226,7 @@ def test_captions_blip_then_edit_and_save(webui_url, status, tmp_path):
     need(status, "caption")
     folder = tmp_path / "prepared"
     photos = write_photos(folder, ("astronaut", "chelsea"), "JPEG", size=(64, 64))
-    with webui_tab(webui_url) as tab:
+    with tab_in_webui(webui_url) as tab:
         root = tab.root
         tab.textbox("textinv-prepared-folder").fill(str(folder))
         tab.section("Captions")

@@ -28,5 +28,5 @@ def test_tab_is_in_the_webui_page(webui_url):
         assert tab.root.inner_text().strip()
         # the status line is refreshed on page load, after the webui loaded its checkpoint
         tab.root.locator(".textinv-status").get_by_text("Model:").wait_for(timeout=30_000)
-        tab.screenshot("webui-tab.png")
+        tab.screenshot("webui-tab")
         assert not tab.our_errors(), tab.errors

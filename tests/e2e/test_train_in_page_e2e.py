@@ -28,7 +28,7 @@ def test_create_then_train_in_the_page(client, webui_url, status, tmp_path):
             root.locator("#textinv-emb-name textarea").fill(name)
             tab.number("textinv-emb-vectors", 2)
             root.locator("#textinv-emb-create").click(timeout=30_000)  # enabled: the model has loaded
-            tab.markdown("textinv-emb-result").get_by_text(name).first.wait_for(timeout=60_000)
+            tab.html("textinv-emb-result").get_by_text(name).first.wait_for(timeout=60_000)
             loaded = client.get("/sdapi/v1/embeddings").json()["loaded"]
             assert loaded.get(name, {}).get("vectors") == 2, loaded.get(name)  # usable without a restart
             # the workflow bar carries the name to Train
@@ -51,14 +51,14 @@ def test_create_then_train_in_the_page(client, webui_url, status, tmp_path):
             root.locator("#textinv-train-log textarea").fill(str(log_dir))
             root.locator("#textinv-train-run").click(timeout=30_000)
             root.locator("#textinv-train-status").get_by_text("Training finished").wait_for(timeout=300_000)
-            files = tab.markdown("textinv-train-files").inner_text()
+            files = tab.html("textinv-train-files").inner_text()
             assert f"{name}-5" in files and f"{name}-10" in files, files
             run_folder = root.locator("#textinv-run-folder textarea").input_value()
             assert Path(run_folder).parent.parent == log_dir, run_folder
             saved = sorted(p.name for p in (Path(run_folder) / "embeddings").glob("*.pt"))
             assert saved == [f"{name}-10.pt", f"{name}-5.pt"], saved
             assert root.locator("#textinv-train-plot svg").count() == 1
-            tab.screenshot("webui-train.png")
+            tab.screenshot("webui-train")
             assert not tab.our_errors(), tab.errors
     finally:
         remove_embedding_files(emb_dir, name)
