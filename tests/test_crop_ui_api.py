@@ -149,49 +149,22 @@ def test_restored_edits_count_only_real_edits(photo_dir):
     images = json.loads(state_text)["images"]
     by = {i["name"]: i for i in images}
     assert by["broken.jpg"]["error"] and by["broken.jpg"]["excluded"]
+    def export(sent: dict):
+        boxes = json.dumps({"target": [256, 256], "images": sent})
+        args = ("PNG", 95, False, True, "Lanczos", "#fff", 0.9, 0.5, 0.15)
+        return ui_crop.do_export(host, str(photo_dir), 256, 256, "", boxes, *args)
+
     # what the editor sends after moving one box: every readable image's box, one of them moved
     sent = {i["name"]: {"box": i["box"], "excluded": False} for i in images if i["box"]}
     sent["astronaut.jpg"]["box"] = [0, 0, 300, 300]
     assert by["astronaut.jpg"]["auto"] != [0, 0, 300, 300]
-    html_out, _ = ui_crop.do_export(
-        host,
-        str(photo_dir),
-        256,
-        256,
-        "",
-        json.dumps({"target": [256, 256], "images": sent}),
-        "PNG",
-        95,
-        False,
-        True,
-        "Lanczos",
-        "#fff",
-        0.9,
-        0.5,
-        0.15,
-    )
+    html_out, _ = export(sent)
     assert 'data-written="4"' in html_out
     msg = ui_crop.do_auto(host, str(photo_dir), 256, 256, "", 0.9, 0.5, 0.15)[1]
     assert "4 images ready for 256×256; 1 edit restored from crops.json" in msg, msg
     # an exclusion is an edit too
     sent["chelsea.jpg"]["excluded"] = True
-    ui_crop.do_export(
-        host,
-        str(photo_dir),
-        256,
-        256,
-        "",
-        json.dumps({"target": [256, 256], "images": sent}),
-        "PNG",
-        95,
-        False,
-        True,
-        "Lanczos",
-        "#fff",
-        0.9,
-        0.5,
-        0.15,
-    )
+    export(sent)
     msg = ui_crop.do_auto(host, str(photo_dir), 256, 256, "", 0.9, 0.5, 0.15)[1]
     assert "; 2 edits restored from crops.json" in msg, msg
 
