@@ -263,3 +263,36 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
     finally:
         remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())
         remove_files(*_new_files(samples_dir, started, str(seed)))
+
+
+@pytest.mark.browser
+def test_find_runs_promote_and_send_to_txt2img_in_the_page(client, webui_url, status, trained_run):
+    """Compare by name: Find runs fills the run, Promote copies a checkpoint under its token, and
+    "Send to txt2img" puts the sample prompt into the webui's own txt2img prompt and switches there."""
+    need(status, "generate")
+    name = trained_run["name"]
+    token = f"{name}-15"
+    remove_files(trained_run["embeddings_dir"] / f"{token}.pt")
+    with tab_in_webui(webui_url) as tab:
+        root = tab.root
+        tab.section("Compare")
+        box = root.locator("#textinv-compare-name input")
+        box.fill(name)
+        box.press("Enter")
+        root.locator("#textinv-compare-find").click()
+        run = tab.wait_textarea("textinv-compare-run", "v.trim() !== ''", 60_000)
+        assert Path(run) == trained_run["run_folder"], run
+        root.locator("#textinv-compare-table").get_by_text(token).first.wait_for(timeout=60_000)
+        pick = root.locator("#textinv-compare-promote-checkpoint input")
+        pick.click()
+        tab.page.locator("ul.options li", has_text=token).first.click()
+        assert tab.wait_textarea("textinv-compare-promote-name", f"v === {token!r}", 30_000) == token
+        root.locator("#textinv-compare-promote").click()
+        text = tab.wait_textarea("textinv-compare-promote-text", "v.trim() !== ''", 60_000)
+        assert token in text, text
+        assert token in client.get("/sdapi/v1/embeddings").json()["loaded"]
+        root.locator("#textinv-compare-send-txt2img").click()
+        prompt = tab.page.locator("#txt2img_prompt textarea")
+        prompt.wait_for(state="visible", timeout=30_000)  # the txt2img tab is shown
+        assert prompt.input_value() == text
+        assert not tab.our_errors(), tab.errors
