@@ -24,7 +24,14 @@ def test_create_then_train_in_the_page(client, webui_url, status, tmp_path):
     try:
         with tab_in_webui(webui_url) as tab:
             root = tab.root
+            tab.textbox("textinv-prepared-folder").fill(str(dataset))
             tab.section("Embedding")
+            tab.number("textinv-emb-vectors", 7)
+            root.locator("#textinv-emb-recommend").click()
+            advice = tab.html("textinv-emb-recommendation")
+            advice.get_by_text("4 usable images").first.wait_for(timeout=120_000)  # explains itself
+            vectors = tab.wait_value("#textinv-emb-vectors input[type=number]", "v !== '7'", 30_000)
+            assert 1 <= int(vectors) <= 4, vectors  # a few images: a few vectors
             root.locator("#textinv-emb-name textarea").fill(name)
             tab.number("textinv-emb-vectors", 2)
             root.locator("#textinv-emb-create").click(timeout=30_000)  # enabled: the model has loaded
