@@ -99,7 +99,7 @@ def add_routes(router, host: Host) -> None:
     from lib_textinv.jobs import JOBS
     from lib_textinv.loss_csv import FILENAME, read_loss_csv
     from lib_textinv.preflight import run_preflight
-    from lib_textinv.train_call import run_training
+    from lib_textinv.train_call import train_checked
 
     def _prepare(req: TrainRequest):
         try:
@@ -121,15 +121,7 @@ def add_routes(router, host: Host) -> None:
             raise HTTPException(status_code=422, detail=rep.summary())
 
         def work(progress):
-            progress.begin(rep.final_step - rep.initial_step, "starting")
-            out = run_training(
-                host,
-                args,
-                progress,
-                initial_step=rep.initial_step,
-                expected_final_step=rep.final_step,
-                loss_csv_every=csv_every,
-            )
+            out = train_checked(host, args, rep, progress, csv_every)
             if out.status == "failed":  # the job table reports it as failed, with the reason
                 raise RuntimeError(f"{out.message}\n{out.error}".strip())
             if out.status == "interrupted":

@@ -100,18 +100,11 @@ def load_checkpoint(
         logger.warning("checkpoint %s not usable: %s", path, e)
         return Checkpoint(path=path, token=token, step=step, final=final, error=str(e))
     if isinstance(emb.vectors, dict):
-        return Checkpoint(
-            path=path,
-            token=token,
-            step=step,
-            stored_step=emb.step,
-            final=final,
-            n_vectors=emb.n_vectors,
-            width=emb.width,
-            error=f"{path.name}: SDXL embeddings cannot be trained or compared here",
-        )
-    if final and step is None and emb.step is not None:
-        step = emb.step + 1  # same convention as the file names of the checkpoints
+        error = f"{path.name}: SDXL embeddings cannot be trained or compared here"
+    else:
+        error = check_width(emb, expected_width)
+        if final and step is None and emb.step is not None:
+            step = emb.step + 1  # same convention as the file names of the checkpoints
     return Checkpoint(
         path=path,
         token=token,
@@ -120,7 +113,7 @@ def load_checkpoint(
         final=final,
         n_vectors=emb.n_vectors,
         width=emb.width,
-        error=check_width(emb, expected_width),
+        error=error,
     )
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from lib_textinv.host import EmbeddingInfo, HostPaths, ModelFacts
 from lib_textinv.progress import Progress
@@ -407,6 +407,28 @@ def run_training(
     )
     logger.info("training %s: %s", args.embedding_name, outcome.message)
     return outcome
+
+
+def train_checked(
+    host: TrainHost,
+    args: TrainArgs,
+    report: Any,
+    progress: Progress,
+    loss_csv_every: int | None = None,
+    on_start: Callable[[Path], None] | None = None,
+) -> TrainOutcome:
+    """``run_training`` over the step range a passed pre-flight ``report`` worked out (the
+    Train section and ``POST /train`` both start training this way)."""
+    progress.begin(report.final_step - report.initial_step, "starting")
+    return run_training(
+        host,
+        args,
+        progress,
+        initial_step=report.initial_step,
+        expected_final_step=report.final_step,
+        loss_csv_every=loss_csv_every,
+        on_start=on_start,
+    )
 
 
 def _step_in_file(path: Path) -> int | None:

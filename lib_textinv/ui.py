@@ -108,5 +108,5 @@ def build_tab(host: Host):
         for tab in tabs:
             if hasattr(tab, "select"):
                 tab.select(refresh, inputs=None, outputs=[status, *gated])
-    ui_config_keys.opt_out_of_shared_keys(blocks.blocks.values())
+    ui_config_keys.opt_out(blocks.blocks.values(), always=[*ctx.model_sized, *ctx.per_start])
     return blocks

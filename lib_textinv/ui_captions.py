@@ -372,9 +372,7 @@ def build(ctx: TabContext) -> None:
                 label="Batch size",
                 elem_id=elem_id("captions-batch-size"),
             )
-        # Its default is our setting: not one pinned at the first start by the webui's ui-config.json
-        # (which would keep the slider at that value whatever the setting says later).
-        batch.do_not_save_to_config = True
+        ctx.per_start.append(batch)
         caption_btn = gr.Button(
             "Caption the prepared folder",
             variant="primary",

@@ -5,8 +5,8 @@ The webui saves and re-applies the value of every labelled input of a tab under 
 not part of the key. Two of our inputs with the same label ("Batch size" in Captions and in
 Train, "Width" in Crop and in Compare…) share one key, so the first one's default is forced onto
 the other at start-up (Train's batch size came up as Captions' 8). Such components opt out with
-the webui's own ``do_not_save_to_config`` flag, and so do read-only outputs; uniquely labelled
-inputs keep the feature.
+the webui's own ``do_not_save_to_config`` flag, and so do read-only outputs and inputs whose
+default is worked out at each start; other inputs keep the feature.
 """
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ def outputs(components: Iterable[Any]) -> list[Any]:
     return [c for c in components if config_key(c) is not None and getattr(c, "interactive", None) is False]
 
 
-def opt_out_of_shared_keys(components: Iterable[Any]) -> int:
-    """Mark the colliding and the read-only components ``do_not_save_to_config``; returns how many."""
+def opt_out(components: Iterable[Any], always: Iterable[Any] = ()) -> int:
+    """Mark ``do_not_save_to_config`` on the colliding and the read-only components, and on
+    ``always`` (defaults worked out at each start, from the model or our settings: a saved first
+    start's value would be forced back on every later one). Returns how many."""
     components = list(components)
-    hit = list({id(c): c for c in [*colliding(components), *outputs(components)]}.values())
+    hit = list({id(c): c for c in [*colliding(components), *outputs(components), *always]}.values())
     for c in hit:
         c.do_not_save_to_config = True
     return len(hit)

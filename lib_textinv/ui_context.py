@@ -28,6 +28,9 @@ class TabContext:
     # Inputs whose default is the loaded model's training size: set again on each page load
     # (the webui builds the tab before its model has loaded).
     model_sized: list[Any] = field(default_factory=list)
+    # Inputs whose default comes from our settings at each start. Neither these nor the
+    # model-sized ones may be pinned by the webui's ui-config.json (see ui_config_keys).
+    per_start: list[Any] = field(default_factory=list)
 
     @staticmethod
     def elem_id(name: str) -> str:

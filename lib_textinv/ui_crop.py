@@ -244,10 +244,6 @@ def build(ctx: TabContext) -> None:
             scale=3,
             elem_id=elem_id("crop-destination"),
         )
-    # Their default is the model's size: not one pinned by the webui's ui-config.json at the first
-    # start (built before the webui loads its model, so always 512).
-    for c in (width, height):
-        c.do_not_save_to_config = True
     ctx.model_sized += [width, height]
     with gr.Accordion("Focal point weights", open=False):
         with gr.Row():

@@ -100,11 +100,8 @@ def build(ctx: TabContext) -> None:
                 value=ctx.host.setting("max_megapixels", 100),
                 elem_id=elem_id("dataset-max-mp"),
             )
-    # Defaults from the model and from our settings: not ones pinned by the webui's ui-config.json
-    # at the first start (model not loaded yet; the setting's value of that day).
-    for c in (width, height, max_mp):
-        c.do_not_save_to_config = True
     ctx.model_sized += [width, height]
+    ctx.per_start.append(max_mp)
     with gr.Row():
         scan = gr.Button("Scan", variant="primary", elem_id=elem_id("dataset-scan"))
         stop = gr.Button("Stop", elem_id=elem_id("dataset-stop"))

@@ -301,7 +301,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     host, eid = ctx.host, ctx.elem_id
-    reasons = [r for r in (ctx.unavailable_reason("generate"),) if r]
+    reason = ctx.unavailable_reason("generate")
     run_box = _extra(ctx, "compare_run") or ctx.run_folder
     fallback = ctx.run_folder
     chosen = _extra(ctx, "compare_checkpoints")
@@ -309,7 +309,7 @@ def build(ctx) -> None:
 
     gr.Markdown("#### Scores and the recommended step")
     note = gr.Markdown(
-        _needs_model(reasons[0]) if reasons else "", visible=bool(reasons), elem_id=eid("scores-unavailable")
+        _needs_model(reason) if reason else "", visible=reason is not None, elem_id=eid("scores-unavailable")
     )
     with gr.Row():
         training_folder = gr.Textbox(
@@ -337,13 +337,13 @@ def build(ctx) -> None:
 
     with gr.Row():
         prescore_btn = gr.Button(
-            "Pre-score (fixed-batch loss)", interactive=not reasons, elem_id=eid("scores-prescore")
+            "Pre-score (fixed-batch loss)", interactive=reason is None, elem_id=eid("scores-prescore")
         )
         score_btn = gr.Button(
-            "Score the sweep", variant="primary", interactive=not reasons, elem_id=eid("scores-score")
+            "Score the sweep", variant="primary", interactive=reason is None, elem_id=eid("scores-score")
         )
         promote_btn = gr.Button(
-            "Promote the recommended step", interactive=not reasons, elem_id=eid("scores-promote")
+            "Promote the recommended step", interactive=reason is None, elem_id=eid("scores-promote")
         )
     status = gr.Textbox(label="Scoring", interactive=False, lines=3, elem_id=eid("scores-status"))
     ctx.gate("generate", prescore_btn, score_btn, promote_btn, note=note, render=_needs_model)

@@ -20,7 +20,7 @@ from lib_textinv.host import Host
 from lib_textinv.ids import elem_id
 from lib_textinv.loss_csv import FILENAME, LossReader, last_run, loss_chart, read_loss_csv
 from lib_textinv.preflight import crop_copy_to_size, run_preflight
-from lib_textinv.train_call import TrainArgs, TrainOutcome, list_checkpoints, run_training
+from lib_textinv.train_call import TrainArgs, TrainOutcome, list_checkpoints, train_checked
 from lib_textinv.train_presets import scan_dataset, suggest_presets
 from lib_textinv.ui_context import TabContext
 
@@ -225,15 +225,8 @@ def run_train(host: Host, poll_seconds: float, *values) -> Iterator[tuple]:
 
     def job(progress):
         box["progress"] = progress
-        progress.begin(rep.final_step - rep.initial_step, "starting")
-        return run_training(
-            host,
-            args,
-            progress,
-            initial_step=rep.initial_step,
-            expected_final_step=rep.final_step,
-            loss_csv_every=csv_every,
-            on_start=lambda f: box.__setitem__("folder", str(f)),
+        return train_checked(
+            host, args, rep, progress, csv_every, on_start=lambda f: box.__setitem__("folder", str(f))
         )
 
     def work():

@@ -10,7 +10,7 @@ import gradio as gr
 from lib_textinv.host import StandaloneHost
 from lib_textinv.ids import elem_id
 from lib_textinv.ui import build_tab
-from lib_textinv.ui_config_keys import colliding, config_key, opt_out_of_shared_keys
+from lib_textinv.ui_config_keys import colliding, config_key, opt_out
 
 
 def test_every_shared_key_is_opted_out_and_unique_ones_are_kept():
@@ -38,7 +38,7 @@ def test_collisions_by_label_and_button_text():
         e = gr.Button("Stop")
         f = gr.HTML(label="Batch size")  # not saved by the webui: never a collision
     assert set(map(id, colliding([a, b, c, d, e, f]))) == {id(a), id(b), id(d), id(e)}
-    assert opt_out_of_shared_keys([a, b, c]) == 2
+    assert opt_out([a, b, c]) == 2
     assert a.do_not_save_to_config and b.do_not_save_to_config
     assert not hasattr(c, "do_not_save_to_config")
 
@@ -47,7 +47,7 @@ def test_read_only_outputs_are_never_pinned():
     with gr.Blocks():
         status = gr.Textbox(label="Scoring", interactive=False)
         typed = gr.Textbox(label="Seeds")
-    assert opt_out_of_shared_keys([status, typed]) == 1
+    assert opt_out([status, typed]) == 1
     assert status.do_not_save_to_config and not hasattr(typed, "do_not_save_to_config")
     blocks = build_tab(StandaloneHost())
     by_id = {b.elem_id: b for b in blocks.blocks.values() if getattr(b, "elem_id", None)}
