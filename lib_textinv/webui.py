@@ -124,7 +124,6 @@ class WebuiHost(Host):
         )
 
     def feature(self, name: str) -> tuple[bool, str]:
-        facts = self.model_facts()
         if name in ("caption", "upscale"):
             return True, ""
         if name == "deepbooru":
@@ -137,6 +136,7 @@ class WebuiHost(Host):
 
             ok = importlib.util.find_spec("open_clip") is not None
             return ok, "" if ok else "open_clip is not installed"
+        facts = self.model_facts()  # the rest need the model
         if not facts.loaded:
             return False, facts.reason
         if name in ("tokenizer", "generate"):
