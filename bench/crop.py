@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image, ImageOps
 
-from lib_textinv import crop_box
-from lib_textinv.crop_export import ExportOptions, cpu_cores, encode, export_folder, propose_boxes
-from lib_textinv.dataset import list_images
+from lib_textinv.crop import box as crop_box
+from lib_textinv.crop.export import ExportOptions, cpu_cores, encode, export_folder, propose_boxes
+from lib_textinv.dataset.scan import list_images
 from tests.photos import photo
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "immunohistochemistry")

@@ -17,7 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib_textinv.sweep_plan import DEFAULT_BATCH_SIZE, DEFAULT_PROMPTS, PlanCheckpoint, plan_cost, plan_sweep
+from lib_textinv.compare.sweep_plan import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PROMPTS,
+    PlanCheckpoint,
+    plan_cost,
+    plan_sweep,
+)
 
 
 def tiny_unet(channels: int = 32):

@@ -8,7 +8,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from lib_textinv.host import StandaloneHost
+from lib_textinv.kit.host import StandaloneHost
 
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ def create_app(host: StandaloneHost):
     import gradio as gr
     from fastapi import FastAPI
 
-    from lib_textinv import api
-    from lib_textinv.ui import build_tab
+    from lib_textinv import routes as api
+    from lib_textinv.tab import build_tab
 
     patch_template_response()
     blocks = build_tab(host)

@@ -2,7 +2,7 @@
 
 from modules import script_callbacks
 
-from lib_textinv import webui
+from lib_textinv.webui import bridge as webui
 
 script_callbacks.on_ui_tabs(webui.on_ui_tabs)
 script_callbacks.on_ui_settings(webui.on_ui_settings)

@@ -86,8 +86,8 @@ def webui(tmp_path, monkeypatch):
 
 @pytest.fixture
 def bridge(webui):
-    """``lib_textinv.webui`` over the contract double, with a fresh host for each test."""
-    from lib_textinv import webui as bridge_module
+    """``lib_textinv.webui.bridge`` over the contract double, with a fresh host for each test."""
+    from lib_textinv.webui import bridge as bridge_module
 
     bridge_module.HOST = None
     yield bridge_module

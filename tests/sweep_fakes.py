@@ -10,9 +10,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from lib_textinv.embedding_file import load_embedding
-from lib_textinv.progress import Cancelled
-from lib_textinv.sweep_run import FolderOutput, GenParams
+from lib_textinv.compare.sweep_run import FolderOutput, GenParams
+from lib_textinv.kit.embedding_file import load_embedding
+from lib_textinv.kit.progress import Cancelled
 
 
 class FakeSweepHost(FolderOutput):

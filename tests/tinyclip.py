@@ -6,7 +6,7 @@ open_clip, open_clip's eval image transform); only the weights are random. Deter
 
 from __future__ import annotations
 
-from lib_textinv.clip_model import ClipEmbedder
+from lib_textinv.kit.clip_loader import ClipEmbedder
 
 TINY_IMAGE = 64
 

@@ -42,7 +42,7 @@ def standalone_url(tmp_path_factory):
     """The standalone app on a free loopback port; returns its base URL."""
     import uvicorn
 
-    from lib_textinv.host import StandaloneHost
+    from lib_textinv.kit.host import StandaloneHost
     from lib_textinv.standalone import create_app
 
     state = tmp_path_factory.mktemp("state")

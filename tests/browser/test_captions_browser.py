@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from lib_textinv import captions as cf
+from lib_textinv.captions import files as cf
 from tests.browser.conftest import open_section, screenshot
 from tests.photos import write_photos
 

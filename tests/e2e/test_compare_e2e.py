@@ -52,7 +52,7 @@ def marked_outputs(grid: Path) -> list[Path]:
 def score_and_mark(client, name: str, grid: Path) -> Path:
     """POST /score on the sweep's grid folder: the recommended column is framed on a copy of the
     grid the webui drew (its own annotation layout), the grid itself stays as it was."""
-    from lib_textinv.grid_mark import HIGHLIGHT, layout_of
+    from lib_textinv.scores.grid_mark import HIGHLIGHT, layout_of
 
     before = grid.read_bytes()
     r = client.post(f"{API}/score", json={"name": name, "parts": ["loss"], "grid_dir": str(grid.parent)})

@@ -22,9 +22,10 @@ def uninstall() -> None:
     if str(HERE) in sys.path:
         sys.path.remove(str(HERE))
     for name in list(sys.modules):
-        if name == "modules" or name.startswith("modules.") or name in ("launch", "lib_textinv.webui"):
+        if name == "modules" or name.startswith(("modules.", "lib_textinv.webui.")) or name == "launch":
             del sys.modules[name]
-    # the package attribute would keep serving a bridge bound to a previous double
-    pkg = sys.modules.get("lib_textinv")
-    if pkg is not None and hasattr(pkg, "webui"):
-        delattr(pkg, "webui")
+    # package attributes would keep serving a bridge bound to a previous double
+    pkg = sys.modules.get("lib_textinv.webui")
+    if pkg is not None:
+        for attr in [a for a in vars(pkg) if not a.startswith("__")]:
+            delattr(pkg, attr)

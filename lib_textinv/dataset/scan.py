@@ -1,0 +1,465 @@
+"""Dataset intake: check every file of a folder before anything is cropped, captioned or trained.
+
+One ``FileReport`` per file: what it is, what will happen to it, every problem found. The scan
+never stops at a bad file, never writes anything, and never decodes an image above the pixel
+limit (decompression-bomb guard): dimensions are read from the header first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lib_textinv.kit.images import (
+    ACCEPTED_FORMATS,
+    DEFAULT_MAX_PIXELS,
+    WHITE,
+    Background,
+    exif_orientation,
+    is_image_name,
+)
+from lib_textinv.kit.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+OK, WARNING, REFUSED = "ok", "warning", "refused"
+HASH_SIZE = 8  # dHash 8×8 = 64 bits
+NEAR_DUPLICATE_BITS = 6  # ≤ 6 of 64 bits differ → the same picture (re-encoded, resized, tweaked)
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly in ``folder`` (not recursive, like the webui's trainer), sorted by name;
+    hidden and temp files skipped."""
+    folder = Path(folder)
+    return sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if not p.name.startswith(".") and is_image_name(p.name) and (p.is_file() or p.is_symlink())
+        ),
+        key=lambda p: p.name.lower(),
+    )
+
+
+@dataclass
+class Problem:
+    code: str  # machine-readable kind, e.g. "truncated", "cmyk", "near_duplicate"
+    severity: str  # WARNING or REFUSED
+    message: str  # what is wrong and what we will do, in words
+
+
+@dataclass
+class FileReport:
+    name: str
+    path: str
+    size_bytes: int = 0
+    format: str = ""
+    width: int = 0
+    height: int = 0
+    mode: str = ""
+    frames: int = 1
+    problems: list[Problem] = field(default_factory=list)
+    dhash: int | None = None
+
+    @property
+    def status(self) -> str:
+        if any(p.severity == REFUSED for p in self.problems):
+            return REFUSED
+        return WARNING if self.problems else OK
+
+    @property
+    def usable(self) -> bool:
+        return self.status != REFUSED
+
+    @property
+    def action(self) -> str:
+        if not self.usable:
+            return "skipped: " + "; ".join(p.message for p in self.problems if p.severity == REFUSED)
+        steps = [p.code for p in self.problems]
+        words = {
+            "exif_rotation": "rotate",
+            "cmyk": "to RGB",
+            "16bit": "to 8-bit",
+            "palette": "to RGB",
+            "alpha": "flatten alpha",
+            "greyscale": "to RGB",
+            "animated": "first frame",
+            "too_small": "upscale",
+        }
+        todo = [words[s] for s in steps if s in words]
+        return "use" + (" (" + ", ".join(dict.fromkeys(todo)) + ")" if todo else "")
+
+    def add(self, code: str, severity: str, message: str) -> None:
+        self.problems.append(Problem(code, severity, message))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("dhash")
+        d.update(status=self.status, action=self.action)
+        return d
+
+
+@dataclass
+class ScanOptions:
+    width: int = 512
+    height: int = 512
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    background: Background = field(default_factory=Background)
+    workers: int = 0  # 0 = one per core
+
+
+@dataclass
+class ScanReport:
+    folder: str
+    files: list[FileReport]
+    ignored: list[str]  # other files (captions, sidecars…), not images by extension
+    options: ScanOptions
+    cancelled: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = {OK: 0, WARNING: 0, REFUSED: 0}
+        for f in self.files:
+            c[f.status] += 1
+        return c
+
+    @property
+    def summary(self) -> str:
+        c = self.counts
+        usable = c[OK] + c[WARNING]
+        s = f"{usable} usable, {c[WARNING]} with warnings, {c[REFUSED]} refused"
+        if self.ignored:
+            n = len(self.ignored)
+            s += f" ({n} other file{'s' if n != 1 else ''} ignored)"
+        if self.cancelled:
+            s += " — scan interrupted, report incomplete"
+        return s
+
+    def usable_files(self) -> list[FileReport]:
+        return [f for f in self.files if f.usable]
+
+    def to_dict(self) -> dict:
+        return {
+            "folder": self.folder,
+            "summary": self.summary,
+            "counts": self.counts,
+            "cancelled": self.cancelled,
+            "ignored": self.ignored,
+            "files": [f.to_dict() for f in self.files],
+        }
+
+
+# -- one file ----------------------------------------------------------------------------------
+
+_MAGIC = [
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"<!DOCTYPE html", "an HTML page"),
+    (b"<html", "an HTML page"),
+    (b"\x7fELF", "a program"),
+    (b"{", "JSON or text"),
+    (b"GIF8", "a GIF"),
+    (b"\x89PNG", "a PNG"),
+    (b"\xff\xd8", "a JPEG"),
+]
+
+
+def _sniff(head: bytes) -> str:
+    h = head.lstrip()
+    for magic, what in _MAGIC:
+        if h[: len(magic)].lower() == magic.lower():
+            return what
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown binary data"
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+    return "text" if printable >= 0.95 * max(1, len(text)) else "unknown binary data"
+
+
+def _decode_error(e: BaseException) -> tuple[str, str]:
+    msg = str(e) or type(e).__name__
+    low = msg.lower()
+    if (
+        isinstance(e, EOFError)
+        or "truncated" in low
+        or "end of file" in low
+        or "eof" in low
+        or "not enough data" in low
+        or "buffer is not large enough" in low
+    ):
+        return "truncated", f"truncated: the file ends before the image data does ({msg})"
+    return "corrupt", f"corrupt: the image data cannot be decoded ({msg})"
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """Dimensions from the header alone, bypassing PIL's own bomb check (which hides them)."""
+    from PIL import Image
+
+    Image.init()
+    with open(path, "rb") as f:
+        prefix = f.read(16)
+    for fmt in ACCEPTED_FORMATS:
+        factory, accept = Image.OPEN[fmt]
+        if accept and not accept(prefix):
+            continue
+        try:
+            with factory(str(path)) as im:
+                return im.size
+        except (OSError, SyntaxError, ValueError):
+            continue
+    return None
+
+
+def _dhash(im) -> int:
+    """Difference hash: 64 bits from a 9×8 grey thumbnail; robust to re-encoding and resizing."""
+    from PIL import Image
+
+    g = im.convert("L").resize((HASH_SIZE + 1, HASH_SIZE), Image.BILINEAR)
+    px = list(g.getdata())
+    bits = 0
+    for y in range(HASH_SIZE):
+        row = px[y * (HASH_SIZE + 1) : (y + 1) * (HASH_SIZE + 1)]
+        for x in range(HASH_SIZE):
+            bits = (bits << 1) | (1 if row[x] > row[x + 1] else 0)
+    return bits
+
+
+def scan_file(path: Path, opts: ScanOptions) -> FileReport:
+    """Inspect one file; every failure becomes a Problem, nothing is raised."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    rep = FileReport(name=path.name, path=str(path))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        rep.add("missing", REFUSED, "cannot be read: the file does not exist (broken link?)")
+        return rep
+    except OSError as e:
+        rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
+        return rep
+    rep.size_bytes = st.st_size
+    if st.st_size == 0:
+        rep.add("empty", REFUSED, "zero bytes: the file is empty")
+        return rep
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except PermissionError:
+        rep.add("unreadable", REFUSED, "cannot be read: permission denied")
+        return rep
+    except OSError as e:
+        rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
+        return rep
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL's DecompressionBombWarning: our own limit follows
+            im = Image.open(path, formats=ACCEPTED_FORMATS)
+    except Image.DecompressionBombError:
+        size = _header_size(path)
+        dims = f"{size[0]}×{size[1]} ({size[0] * size[1] / 1e6:.0f} MP)" if size else "the picture"
+        rep.add(
+            "too_large",
+            REFUSED,
+            f"{dims} is above the pixel limit: refused without decoding (decompression-bomb guard)",
+        )
+        return rep
+    except UnidentifiedImageError:
+        what = _sniff(head)
+        if what in ("a PNG", "a JPEG", "a GIF"):  # right signature, unreadable header
+            code = "truncated" if st.st_size < 1024 else "corrupt"
+            word = "truncated" if code == "truncated" else "corrupt"
+            rep.add(
+                code,
+                REFUSED,
+                f"{word}: starts like {what} ({st.st_size} bytes) but its header cannot be read",
+            )
+        else:
+            rep.add("not_image", REFUSED, f"not an image: the content looks like {what}")
+        return rep
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        code, msg = _decode_error(e)
+        rep.add(code, REFUSED, msg)
+        return rep
+
+    with im:
+        rep.format, rep.mode = im.format or "", im.mode
+        rep.width, rep.height = im.size
+        rep.frames = int(getattr(im, "n_frames", 1) or 1)
+        # PIL opens 16-bit grey PNGs as mode "I"; the decoder's raw mode tells the real depth.
+        raw = im.tile[0][3] if im.tile and len(im.tile[0]) > 3 else None
+        raw = raw[0] if isinstance(raw, tuple) else raw
+        if rep.width * rep.height > opts.max_pixels:
+            rep.add(
+                "too_large",
+                REFUSED,
+                f"{rep.width}×{rep.height} ({rep.width * rep.height / 1e6:.0f} MP) is above the "
+                f"{opts.max_pixels / 1e6:.0f} MP pixel limit: refused without decoding "
+                "(decompression-bomb guard)",
+            )
+            return rep
+        ext = path.suffix.lower().lstrip(".")
+        expected = {
+            "jpg": "JPEG",
+            "jpeg": "JPEG",
+            "png": "PNG",
+            "webp": "WEBP",
+            "gif": "GIF",
+            "bmp": "BMP",
+            "tif": "TIFF",
+            "tiff": "TIFF",
+        }.get(ext)
+        if expected and rep.format and expected != rep.format:
+            rep.add("wrong_extension", WARNING, f"named .{ext} but the content is {rep.format}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if im.format == "JPEG":
+                    im.draft("RGB", (256, 256))  # DCT scaling: decodes every byte, ~8× fewer pixels
+                im.load()
+        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
+            code, msg = _decode_error(e)
+            rep.add(code, REFUSED, msg)
+            return rep
+        # After load(): PNG's getexif() loads the image itself and would hide a decode error.
+        orientation = exif_orientation(im)
+        rep.dhash = _dhash(im)
+        mode = im.mode
+
+    if mode == "I" and isinstance(raw, str) and raw.startswith("I;16"):
+        mode = "I;16"
+    _conversion_notes(rep, mode, orientation, opts)
+    _size_notes(rep, opts)
+    return rep
+
+
+def _conversion_notes(rep: FileReport, mode: str, orientation: int, opts: ScanOptions) -> None:
+    if orientation not in (1, 0):
+        rep.add(
+            "exif_rotation", WARNING, f"EXIF orientation {orientation}: the picture will be rotated upright"
+        )
+    if mode == "CMYK":
+        rep.add("cmyk", WARNING, "CMYK colour: converted to RGB")
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F") or mode.endswith(";16"):
+        rep.add(
+            "16bit", WARNING, f"{'16' if '16' in mode else '32'}-bit ({mode}): reduced to 8 bits per channel"
+        )
+    if mode == "P":
+        rep.add("palette", WARNING, "palette colours: converted to RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and rep.format in ("PNG", "GIF") and _has_transparency(rep.path)
+    ):
+        bg = opts.background
+        rep.add("alpha", WARNING, f"has transparency: composited on #{bg.r:02x}{bg.g:02x}{bg.b:02x}")
+    if mode in ("L", "1"):
+        rep.add("greyscale", WARNING, "greyscale: converted to RGB (training sees a grey picture)")
+    if rep.frames > 1:
+        rep.add("animated", WARNING, f"animated ({rep.frames} frames): the first frame is used")
+
+
+def _has_transparency(path: str) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return "transparency" in im.info
+
+
+def _size_notes(rep: FileReport, opts: ScanOptions) -> None:
+    w, h = rep.width, rep.height
+    # EXIF rotation by 90° swaps the axes the user sees.
+    if any(p.code == "exif_rotation" for p in rep.problems):
+        from PIL import Image
+
+        with Image.open(rep.path) as im:
+            if exif_orientation(im) in (5, 6, 7, 8):
+                w, h = h, w
+    tw, th = opts.width, opts.height
+    # The largest crop of the target aspect that fits, then whether it must be enlarged.
+    scale_needed = max(tw / w, th / h) if w and h else 1.0
+    if scale_needed > 1.0:
+        rep.add(
+            "too_small",
+            WARNING,
+            f"{w}×{h} is smaller than the {tw}×{th} training size: needs upscaling ×{scale_needed:.2f}",
+        )
+    ar_img, ar_t = w / h, tw / th
+    kept = min(ar_img, ar_t) / max(ar_img, ar_t)
+    if kept < 0.5:
+        rep.add(
+            "extreme_aspect",
+            WARNING,
+            f"aspect ratio {w}:{h}: a {tw}×{th} crop keeps only {kept:.0%} of the picture",
+        )
+
+
+# -- the folder --------------------------------------------------------------------------------
+
+
+def _hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def mark_near_duplicates(files: Iterable[FileReport], max_bits: int = NEAR_DUPLICATE_BITS) -> None:
+    """Flag pairs whose perceptual hashes differ in ≤ ``max_bits`` bits, naming the pair. The later
+    file of a pair gets the warning (both stay usable: the user decides)."""
+    hashed = [f for f in files if f.dhash is not None]
+    for i, a in enumerate(hashed):
+        for b in hashed[:i]:
+            d = _hamming(a.dhash, b.dhash)
+            if d <= max_bits:
+                what = "identical picture" if d == 0 else f"near-duplicate ({d} of 64 hash bits differ)"
+                a.add("near_duplicate", WARNING, f"{what} of {b.name}")
+                break
+
+
+def scan_folder(
+    folder: str | os.PathLike, opts: ScanOptions | None = None, progress: Progress | None = None
+) -> ScanReport:
+    """Scan every image file of ``folder`` (non-recursive). Never raises for a bad file; raises
+    ``ValueError`` only when the folder itself is unusable."""
+    from lib_textinv.kit.files import resolve_existing_dir
+
+    opts = opts or ScanOptions()
+    root = resolve_existing_dir(folder)
+    progress = progress or Progress()
+    paths = list_images(root)
+    ignored = sorted(
+        p.name for p in root.iterdir() if p.is_file() and p not in set(paths) and not p.name.startswith(".")
+    )
+    progress.begin(len(paths), f"scanning {root}")
+    workers = opts.workers or max(1, os.cpu_count() or 1)
+    results: list[FileReport] = []
+    cancelled = False
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="textinv-scan") as pool:
+        futures = [pool.submit(scan_file, p, opts) for p in paths]
+        for fut in futures:
+            if progress.cancelled:
+                cancelled = True
+                for f in futures:
+                    f.cancel()
+                break
+            rep = fut.result()
+            results.append(rep)
+            progress.step(1, rep.name)
+    mark_near_duplicates(results)
+    logger.info("scanned %s: %d files", root, len(results))
+    return ScanReport(folder=str(root), files=results, ignored=ignored, options=opts, cancelled=cancelled)
+
+
+def thumbnail(path: str | os.PathLike, size: int = 160, background: Background = WHITE):
+    """A small RGB preview for the gallery (draft-decoded); None when the file cannot be shown."""
+    from lib_textinv.kit.images import ImageRefused, load_rgb
+
+    try:
+        im = load_rgb(path, background=background, draft=(size, size))
+    except (ImageRefused, OSError, ValueError, SyntaxError, EOFError):
+        return None
+    im.thumbnail((size, size))
+    return im

@@ -1,0 +1,146 @@
+"""Everything the Embedding section says about a prepared folder: usable images, their variety
+under CLIP, the vectors-per-token recommendation and an initialization text."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib_textinv.captions.files import read_caption
+from lib_textinv.dataset.scan import list_images
+from lib_textinv.embedding.diversity import Diversity, ImageEmbedder, measure_images
+from lib_textinv.embedding.init_text import (
+    ClipBpeCounter,
+    InitTextSuggestion,
+    TokenCounter,
+    suggest_init_text,
+)
+from lib_textinv.embedding.recommend import Recommendation, recommend
+from lib_textinv.kit.files import resolve_existing_dir
+from lib_textinv.kit.host import Host, Unavailable
+from lib_textinv.kit.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+# (host) -> (embedder, batch size); raises Unavailable. Tests pass a tiny local model.
+EmbedderLoader = Callable[[Any], tuple[ImageEmbedder, int]]
+
+
+@dataclass
+class FolderAdvice:
+    folder: str
+    recommendation: Recommendation
+    diversity: Diversity | None
+    clip_reason: str | None  # why variety was not measured
+    init_text: InitTextSuggestion
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        div = self.diversity
+        return {
+            "folder": self.folder,
+            "vectors": self.recommendation.vectors,
+            "range": self.recommendation.range_text,
+            "explanation": self.recommendation.explanation,
+            "images": self.recommendation.images,
+            "diversity": None if div is None else {"value": round(div.value, 4), "word": div.word},
+            "clip_unavailable": self.clip_reason,
+            "family": self.recommendation.family,
+            "trainable": self.recommendation.trainable,
+            "tokens_left": self.recommendation.tokens_left,
+            "init_text": self.init_text.text,
+            "init_text_tokens": self.init_text.tokens,
+            "init_text_note": self.init_text.note,
+            "skipped": self.skipped,
+        }
+
+
+class _HostTokens:
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def count_tokens(self, text: str) -> int:
+        return self.host.count_tokens(text)
+
+
+def token_counter(host: Any) -> tuple[TokenCounter | None, str]:
+    """The loaded model's tokenizer when the host has one, else the CLIP BPE shipped in open_clip
+    (same vocabulary as SD1/SD2), else none."""
+    count = getattr(host, "count_tokens", None)
+    if callable(count):
+        try:
+            count("a")
+            return _HostTokens(host), "the model's tokenizer"
+        except (Unavailable, NotImplementedError) as e:
+            logger.debug("host tokenizer unavailable: %s", e)
+    try:
+        ClipBpeCounter().count_tokens("a")
+        return ClipBpeCounter(), "the CLIP tokenizer (no model loaded)"
+    except ImportError:
+        return None, ""
+
+
+def _usable_without_clip(paths: list, progress: Progress) -> tuple[int, list[str]]:
+    """Count images whose header opens (cheap) when CLIP does not run."""
+    from lib_textinv.kit.images import open_guarded
+
+    ok, skipped = 0, []
+    progress.begin(len(paths), "checking images")
+    for p in paths:
+        progress.check()
+        try:
+            with open_guarded(p):
+                ok += 1
+        except (OSError, ValueError, SyntaxError) as e:
+            skipped.append(f"{os.path.basename(p)}: {e}")
+        progress.step()
+    return ok, skipped
+
+
+def _default_loader(host: Any) -> tuple[ImageEmbedder, int]:
+    from lib_textinv.kit.clip_loader import clip_from_settings
+
+    return clip_from_settings(host)
+
+
+def advise(
+    host: Host,
+    folder: str,
+    progress: Progress | None = None,
+    loader: EmbedderLoader | None = None,
+    max_init_words: int = 3,
+) -> FolderAdvice:
+    """Scan ``folder`` (read-only), measure its variety with CLIP when it can, and recommend.
+    Raises ``ValueError`` for a folder that does not exist."""
+    progress = progress or Progress()
+    real = resolve_existing_dir(folder)
+    paths = list_images(real)
+    clip_reason: str | None = None
+    diversity: Diversity | None = None
+    embedder = None
+    if len(paths) < 2:
+        clip_reason = "fewer than two images: nothing to compare"
+    else:
+        try:
+            embedder, batch = (loader or _default_loader)(host)
+        except Unavailable as e:
+            clip_reason = str(e)
+    if embedder is not None:
+        diversity = measure_images(paths, embedder, batch_size=batch, progress=progress)
+        if getattr(embedder, "device", "cpu") != "cpu" and hasattr(embedder, "to"):
+            embedder.to("cpu")  # leave the VRAM to the webui between uses
+        usable, skipped = diversity.images, diversity.skipped
+    else:
+        usable, skipped = _usable_without_clip(paths, progress)
+    facts = host.model_facts()
+    family = facts.family if facts.loaded else "none"
+    rec = recommend(
+        usable, None if diversity is None else diversity.value, family, facts.embedding_width, clip_reason
+    )
+    counter, _how = token_counter(host)
+    captions = [read_caption(p) for p in paths]
+    init = suggest_init_text(captions, counter, max_words=max_init_words)
+    return FolderAdvice(str(real), rec, diversity, clip_reason, init, skipped)

@@ -1,0 +1,166 @@
+"""Checks on a new embedding's name before the webui creates ``<embeddings_dir>/<name>.pt``.
+
+Errors stop the creation; warnings are shown and the user may go on. The name is also the prompt
+token, so besides file-system rules it matters how the text encoder sees it: CLIP lower-cases
+text (names differing only in case are the same token sequence), and a name that is an ordinary
+word or one vocabulary token is triggered by every prompt that uses that word.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lib_textinv.embedding.init_text import STOP_WORDS, TokenCounter
+from lib_textinv.kit.host import EmbeddingInfo
+
+# Windows refuses these as file names, with or without an extension (CON.pt, nul.txt).
+WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
+)
+WINDOWS_FORBIDDEN = '<>:"|?*'
+PATH_SEPARATORS = "/\\"
+# <name>-<step>.pt.optim, <name>-<step>.png and the run folder all carry the name; 100 characters
+# keeps those well inside the 255-byte file-name limit and Windows' 260-character paths.
+MAX_NAME_CHARS = 100
+# Words a prompt is likely to contain anyway (the tokenizer check catches most others).
+_COMMON_TEXT = """
+    art style man woman girl boy person people face portrait painting drawing sketch illustration
+    cat dog animal house car tree flower sky water city street landscape night day light dark red
+    green blue yellow black white color colour beautiful old new young big small little embedding
+    token name test model detailed realistic anime cartoon
+"""
+COMMON_WORDS = STOP_WORDS | frozenset(_COMMON_TEXT.split())
+
+
+def webui_sanitise(name: str) -> str:
+    """What ``textual_inversion.create_embedding`` keeps of a name (textual_inversion.py:275)."""
+    return "".join(x for x in name if (x.isalnum() or x in "._- "))
+
+
+@dataclass
+class NameCheck:
+    name: str
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    replaces: str | None = None  # the file an explicit overwrite will replace
+    exists: bool = False  # an embedding or file of this name is already there
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.pt"
+
+    def message(self) -> str:
+        lines = [f"✗ {e}" for e in self.errors] + [f"⚠ {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _existing(embeddings: Iterable[EmbeddingInfo | str]) -> list[EmbeddingInfo]:
+    return [
+        e if isinstance(e, EmbeddingInfo) else EmbeddingInfo(name=e, filename=None, vectors=0, width=None)
+        for e in embeddings
+    ]
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+def check_name(
+    name: str,
+    embeddings: Iterable[EmbeddingInfo | str] = (),
+    overwrite: bool = False,
+    counter: TokenCounter | None = None,
+    embeddings_dir: str | None = None,
+) -> NameCheck:
+    """Validate ``name`` against the file system rules, the webui's sanitisation, the existing
+    embeddings (``EmbeddingInfo`` or plain names) and the tokenizer (``counter``, optional)."""
+    check = NameCheck(name=name)
+    err, warn = check.errors.append, check.warnings.append
+    if not name or not name.strip():
+        err("The name is empty.")
+        return check
+    if any(c in PATH_SEPARATORS for c in name):
+        err(f"“{name}” contains a path separator (/ or \\); a name is a file name, not a path.")
+    bad_win = sorted({c for c in name if c in WINDOWS_FORBIDDEN})
+    if bad_win:
+        err(f"“{name}” contains {' '.join(bad_win)}, which Windows does not allow in file names.")
+    controls = [c for c in name if unicodedata.category(c).startswith("C")]
+    if controls:
+        err(f"“{name.encode('unicode_escape').decode()}” contains control characters.")
+    dropped = sorted(
+        {c for c in name if c not in PATH_SEPARATORS + WINDOWS_FORBIDDEN and c not in controls}
+        - set(webui_sanitise(name))
+    )
+    if dropped:
+        err(
+            f"The webui removes {' '.join(dropped)} from names (it keeps letters, digits, “.”, “_”, “-” and "
+            f"spaces), so the file would be “{webui_sanitise(name)}.pt” and the token would not match; "
+            "leave them out."
+        )
+    if name != name.strip():
+        err("The name starts or ends with a space (Windows drops trailing spaces; prompts trim them).")
+    if name.endswith("."):
+        err("The name ends with a dot, which Windows drops from file names.")
+    if name.startswith("."):
+        err("The name starts with a dot: a hidden file on Linux and macOS (and “.”/“..” are folders).")
+    stem = name.split(".", maxsplit=1)[0].strip().upper()
+    if stem in WINDOWS_RESERVED:
+        err(f"“{name}” is a reserved device name on Windows ({stem}); pick another name.")
+    if len(name) > MAX_NAME_CHARS:
+        err(f"The name is {len(name)} characters long; keep it to {MAX_NAME_CHARS} or fewer.")
+    if check.errors:
+        return check
+
+    existing = _existing(embeddings)
+    target = os.path.join(embeddings_dir, f"{name}.pt") if embeddings_dir else None
+    same = [e for e in existing if e.name == name]
+    file_there = bool(target and os.path.exists(target))
+    if same or file_there:
+        check.exists = True
+        where = (same[0].filename if same and same[0].filename else target) or name
+        if not overwrite:
+            err(f"An embedding named “{name}” already exists ({where}); tick “Overwrite” to replace it.")
+        else:
+            others = [e for e in same if e.filename and target and not _same_file(e.filename, target)]
+            if others:
+                err(
+                    f"“{name}” also exists as {others[0].filename}; overwriting would create {target} beside "
+                    "it and both would compete for the same token. Rename or remove the other file first."
+                )
+            else:
+                check.replaces = target or where
+                warn(
+                    f"“{name}” exists and will be replaced ({check.replaces}); its trained vectors are lost."
+                )
+    lower = name.lower()
+    case_twins = sorted({e.name for e in existing if e.name != name and e.name.lower() == lower})
+    if case_twins:
+        warn(
+            f"“{name}” differs only in case from {', '.join(f'“{t}”' for t in case_twins)}: CLIP lower-cases "
+            "prompts, so both are the same token and a prompt cannot tell them apart (on Windows and macOS "
+            "the files also collide)."
+        )
+
+    tokens = counter.count_tokens(name) if counter is not None else None
+    words = lower.replace("_", " ").replace("-", " ").split()
+    if lower in COMMON_WORDS or (words and all(w in COMMON_WORDS for w in words)):
+        stem_word = words[0] if words else lower
+        warn(
+            f"“{name}” is an ordinary word: every prompt that uses it would trigger the embedding. "
+            f"A made-up name (e.g. “{stem_word}-ti” or “{stem_word}-emb”) avoids that."
+        )
+    elif tokens == 1:
+        warn(
+            f"“{name}” is a single token the model already knows: prompts that use this word would trigger "
+            "the embedding. A made-up name of two or more tokens avoids that."
+        )
+    return check

@@ -1,0 +1,216 @@
+"""CLIP image/text embeddings through open_clip, for measuring how varied a dataset is.
+
+``load_clip`` never downloads: it loads pretrained weights only when the file is already on disk
+(open_clip's own cache ``~/.cache/clip``, the Hugging Face hub cache, the webui's
+``--clip-models-path`` / interrogator folder, or extra folders the caller names) and otherwise
+raises ``Unavailable`` with the place it looked. torch and open_clip are imported inside functions
+so that importing lib_textinv stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lib_textinv.kit.host import Unavailable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ViT-L-14"  # SD1's text encoder is OpenAI CLIP ViT-L/14: same family
+DEFAULT_PRETRAINED = "openai"
+
+
+class ClipEmbedder:
+    """An open_clip model with its image transform and tokenizer; outputs are L2-normalised numpy
+    arrays ``[n, d]`` (float32), so a dot product is the cosine similarity."""
+
+    def __init__(self, model: Any, preprocess: Callable, tokenizer: Callable, device: str = "cpu") -> None:
+        self.model = model.eval()
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        self.device = device
+
+    def to(self, device: str) -> ClipEmbedder:
+        """Move the model (e.g. back to the CPU after a GPU batch, to leave VRAM to the webui)."""
+        if device != self.device:
+            self.model.to(device)
+            self.device = device
+        return self
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.text_projection.shape[1])
+
+    def embed_images(self, images: list, batch_size: int = 16):
+        """PIL images → ``[n, d]``; images are converted to RGB first (CLIP expects three channels)."""
+        import numpy as np
+        import torch
+
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch_size = max(1, int(batch_size))
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                chunk = images[start : start + batch_size]
+                x = torch.stack([self.preprocess(im.convert("RGB")) for im in chunk]).to(self.device)
+                x = x.to(next(self.model.parameters()).dtype)
+                feats = self.model.encode_image(x).float()
+                out.append(torch.nn.functional.normalize(feats, dim=-1).cpu().numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def embed_texts(self, texts: list[str]):
+        import numpy as np
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with torch.no_grad():
+            tokens = self.tokenizer(list(texts)).to(self.device)
+            feats = self.model.encode_text(tokens).float()
+            return torch.nn.functional.normalize(feats, dim=-1).cpu().numpy().astype(np.float32)
+
+
+def default_cache_dirs() -> list[str]:
+    """Where open_clip (and the ``clip`` package the webui's interrogator uses) keep URL downloads."""
+    return [os.path.expanduser("~/.cache/clip")]
+
+
+def find_cached_weights(
+    model_name: str, pretrained: str, cache_dirs: Sequence[str] = ()
+) -> tuple[str | None, str]:
+    """The local file holding ``model_name``/``pretrained`` weights, or ``(None, where-we-looked)``.
+
+    Looks only on disk. ``pretrained`` may also be a path to a checkpoint file.
+    """
+    from open_clip import pretrained as oc_pretrained
+
+    if pretrained and os.path.isfile(pretrained):
+        return pretrained, pretrained
+    cfg = oc_pretrained.get_pretrained_cfg(model_name, pretrained)
+    if not cfg:
+        tags = oc_pretrained.list_pretrained_tags_by_model(model_name)
+        raise Unavailable(
+            f"open_clip has no pretrained tag {pretrained!r} for model {model_name!r}"
+            + (f" (known tags: {', '.join(tags)})" if tags else " (unknown model name)")
+        )
+    dirs = [d for d in [*cache_dirs, *default_cache_dirs()] if d]
+    url = cfg.get("url", "")
+    if url:
+        filename = os.path.basename(url)
+        for d in dirs:
+            candidate = os.path.join(os.path.expanduser(d), filename)
+            if os.path.isfile(candidate) and os.path.getsize(candidate) > 0:
+                return candidate, candidate
+        where = " or ".join(os.path.join(d, filename) for d in dirs)
+        return None, where
+    hub = cfg.get("hf_hub", "")
+    if hub:
+        repo_id, filename = os.path.split(hub)
+        filename = filename or "open_clip_pytorch_model.bin"
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:
+            return None, f"the Hugging Face cache (huggingface_hub is not installed) for {repo_id}/{filename}"
+        hub_dirs: list[str | None] = [*[d for d in cache_dirs if d], None]  # None = the default HF cache
+        for d in hub_dirs:
+            found = try_to_load_from_cache(repo_id, filename, cache_dir=d)
+            if isinstance(found, str) and os.path.isfile(found):
+                return found, found
+        return None, f"the Hugging Face cache entry {repo_id}/{filename}"
+    return None, f"nowhere (open_clip lists no source for {model_name}/{pretrained})"
+
+
+def load_clip(
+    model_name: str = DEFAULT_MODEL,
+    pretrained: str = DEFAULT_PRETRAINED,
+    device: str = "cpu",
+    cache_dirs: Sequence[str] = (),
+) -> ClipEmbedder:
+    """Build the embedder from weights already on disk; raises ``Unavailable`` (never downloads)."""
+    try:
+        import open_clip
+        import torch  # noqa: F401  (open_clip needs it; a clear message if missing)
+    except ImportError as e:
+        raise Unavailable(
+            f"open_clip is not installed ({e}); the recommendation uses the image count only"
+        ) from e
+
+    path, where = find_cached_weights(model_name, pretrained, cache_dirs)
+    if path is None:
+        raise Unavailable(
+            f"open_clip weights {model_name}/{pretrained} are not in the cache at {where}; "
+            "no download at run time"
+        )
+    logger.info("loading open_clip %s/%s from %s on %s", model_name, pretrained, path, device)
+    try:
+        if pretrained == "openai":
+            # A JIT or state-dict file from OpenAI; load_openai_model takes a file path without
+            # touching the network (the same file the webui's interrogator uses).
+            model = open_clip.load_openai_model(path, precision="fp32", device=device)
+            mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+        else:
+            from open_clip import pretrained as oc_pretrained
+
+            model = open_clip.create_model(model_name, pretrained=path, device=device)
+            cfg = oc_pretrained.get_pretrained_cfg(model_name, pretrained) or {}
+            mean = cfg.get("mean") or open_clip.OPENAI_DATASET_MEAN
+            std = cfg.get("std") or open_clip.OPENAI_DATASET_STD
+    except (RuntimeError, OSError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as e:
+        # a corrupt or foreign file, or CUDA out of memory (a RuntimeError)
+        raise Unavailable(
+            f"open_clip weights {model_name}/{pretrained} at {path} could not be loaded: {e}"
+        ) from e
+    preprocess = open_clip.image_transform(model.visual.image_size, is_train=False, mean=mean, std=std)
+    tokenizer = open_clip.get_tokenizer(model_name)
+    return ClipEmbedder(model, preprocess, tokenizer, device=device)
+
+
+def resolve_device(device: str | None) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``."""
+    device = (device or "auto").strip().lower()
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+_cache: dict[tuple, ClipEmbedder] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_clip(
+    model_name: str, pretrained: str, device: str = "cpu", cache_dirs: Sequence[str] = ()
+) -> ClipEmbedder:
+    """``load_clip`` once per (model, tag, search folders); only the last one is kept in memory. The
+    embedder is moved to ``device`` on each call."""
+    key = (model_name, pretrained, tuple(cache_dirs))
+    with _cache_lock:
+        emb = _cache.get(key)
+        if emb is None:
+            _cache.clear()
+            emb = load_clip(model_name, pretrained, device=device, cache_dirs=cache_dirs)
+            _cache[key] = emb
+        return emb.to(device)
+
+
+def clip_from_settings(host: Any) -> tuple[ClipEmbedder, int]:
+    """The embedder the user configured (``textinv_clip_model``, ``_pretrained``, ``_device``,
+    ``_batch_size``, optional ``_cache_dir``) and the batch size; raises ``Unavailable``."""
+    model_name = str(host.setting("clip_model", DEFAULT_MODEL) or DEFAULT_MODEL).strip()
+    pretrained = str(host.setting("clip_pretrained", DEFAULT_PRETRAINED) or DEFAULT_PRETRAINED).strip()
+    batch = max(1, int(host.setting("clip_batch_size", 16) or 16))
+    dirs = [str(host.setting("clip_cache_dir", "") or "").strip()]
+    host_dirs = getattr(host, "clip_cache_dirs", None)  # e.g. the webui's --clip-models-path
+    if callable(host_dirs):
+        dirs += list(host_dirs() or [])
+    try:
+        device = resolve_device(host.setting("clip_device", "auto"))
+    except ImportError as e:
+        raise Unavailable(f"torch is not installed ({e})") from e
+    return cached_clip(model_name, pretrained, device, [d for d in dirs if d]), batch

@@ -1,0 +1,107 @@
+"""HTTP routes under ``/textinv/v1``: core routes here, one ``api_<feature>`` module per feature.
+
+The webui protects its ``/sdapi`` routes with HTTP basic auth when ``--api-auth`` is set
+(modules/api/api.py:274-277, ``auth`` at :298-304); routes added straight onto the app are not
+covered, so ``mount`` applies the same check to every route of ours.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from lib_textinv.kit.host import Host
+from lib_textinv.kit.ids import API_PREFIX
+from lib_textinv.kit.jobs import JOBS
+
+logger = logging.getLogger(__name__)
+
+FEATURE_ROUTES = (
+    "lib_textinv.dataset.routes",
+    "lib_textinv.crop.routes",
+    "lib_textinv.captions.routes",
+    "lib_textinv.embedding.routes",
+    "lib_textinv.train.routes",
+    "lib_textinv.compare.routes",
+    "lib_textinv.scores.routes",
+)
+
+
+def parse_api_auth(value: str | None) -> dict[str, str]:
+    """``user:pass,user2:pass2`` as the webui parses ``--api-auth`` (modules/api/api.py:262-265)."""
+    creds: dict[str, str] = {}
+    for item in (value or "").split(","):
+        if ":" in item:
+            user, password = item.split(":", 1)
+            creds[user.strip()] = password
+    return creds
+
+
+def basic_auth(credentials: dict[str, str]):
+    """A FastAPI dependency equal to the webui's ``Api.auth``."""
+    security = HTTPBasic()
+
+    def check(given: HTTPBasicCredentials = Depends(security)) -> bool:
+        expected = credentials.get(given.username)
+        if expected is not None and secrets.compare_digest(given.password, expected):
+            return True
+        raise HTTPException(
+            status_code=401, detail="Incorrect username or password", headers={"WWW-Authenticate": "Basic"}
+        )
+
+    return check
+
+
+def build_router(host: Host):
+    router = APIRouter()
+
+    @router.get("/status")
+    def status() -> dict:
+        facts = host.model_facts()
+        return {
+            "host": host.kind,
+            "model": facts.__dict__,
+            "features": {
+                name: dict(zip(("available", "reason"), host.feature(name), strict=True))
+                for name in ("caption", "deepbooru", "tokenizer", "create", "train", "generate", "upscale")
+            },
+        }
+
+    @router.get("/jobs/{job_id}")
+    def job(job_id: str) -> dict:
+        j = JOBS.get(job_id)
+        if j is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id}")
+        return j.to_dict()
+
+    @router.delete("/jobs/{job_id}")
+    def interrupt(job_id: str) -> dict:
+        j = JOBS.get(job_id)
+        if j is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id}")
+        if j.status in ("queued", "running"):
+            j.progress.cancel()
+            host.interrupt()
+        return j.to_dict()
+
+    for name in FEATURE_ROUTES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            logger.warning("textinv: %s is not installed; its routes are skipped", name)
+            continue
+        module.add_routes(router, host)
+    return router
+
+
+def mount(app, host: Host, api_auth: str | None = None) -> None:
+    """Add every route to ``app`` under ``/textinv/v1``, behind basic auth when configured."""
+    creds = parse_api_auth(api_auth)
+    deps = [Depends(basic_auth(creds))] if creds else []
+    app.include_router(build_router(host), prefix=API_PREFIX, dependencies=deps)

@@ -1,0 +1,528 @@
+"""Pre-flight: everything that can be checked before training touches the GPU, each failure with
+what to do.
+
+Checks run on plain facts (the host's ``ModelFacts``, ``EmbeddingInfo``, templates, paths) and on
+the files; nothing here loads a model. ``ensure_run_folder`` creates ``<log>/<date>/<name>``: the
+webui writes its settings file (and the loss CSV) there without creating it when neither
+checkpoints nor previews are saved (webui-on-cpu.md). ``crop_copy_to_size`` is the "crop them"
+fix: it writes centre-cropped copies into a new folder and never touches the user's images.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lib_textinv.kit.progress import Progress
+from lib_textinv.train.call import TrainArgs, TrainHost, planned_checkpoint_steps, run_folder
+from lib_textinv.train.lr_schedule import ScheduleError, check_schedule
+from lib_textinv.train.presets import DatasetFacts, scan_dataset
+
+logger = logging.getLogger(__name__)
+
+DISK_MARGIN = 50 * 1024 * 1024  # keep this much free beyond the estimate
+MAX_LISTED = 12
+
+ERROR, WARNING, OK = "error", "warning", "ok"
+
+
+@dataclass
+class Check:
+    key: str
+    level: str  # error | warning | ok
+    title: str
+    fix: str = ""
+    files: list[str] = field(default_factory=list)
+    action: str | None = None  # "crop": the UI offers "crop them"
+
+
+@dataclass
+class PreflightReport:
+    checks: list[Check] = field(default_factory=list)
+    initial_step: int = 0
+    final_step: int = 0  # the step a successful run ends at (the schedule may end before max steps)
+    schedule_text: str = ""
+    run_folder: str = ""
+
+    @property
+    def errors(self) -> list[Check]:
+        return [c for c in self.checks if c.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if c.level == WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(
+        self, key: str, level: str, title: str, fix: str = "", files=(), action: str | None = None
+    ) -> None:
+        self.checks.append(Check(key, level, title, fix, [str(f) for f in files], action))
+
+    def offenders(self, key: str) -> list[str]:
+        return [f for c in self.checks if c.key == key for f in c.files]
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "initial_step": self.initial_step,
+            "final_step": self.final_step,
+            "run_folder": self.run_folder,
+            "schedule": self.schedule_text,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+    def summary(self) -> str:
+        if self.ok:
+            return (
+                f"Pre-flight passed ({len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''})."
+            )
+        return "Pre-flight failed: " + "; ".join(c.title for c in self.errors)
+
+    def to_markdown(self) -> str:
+        icon = {ERROR: "❌", WARNING: "⚠️", OK: "✅"}
+        lines = [f"**{self.summary()}**", ""]
+        for c in sorted(self.checks, key=lambda c: (c.level != ERROR, c.level != WARNING)):
+            line = f"- {icon[c.level]} {c.title}"
+            if c.fix and c.level != OK:
+                line += f" — *{c.fix}*"
+            lines.append(line)
+            names = [os.path.basename(f) for f in c.files]
+            if names:
+                more = f" … and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
+                lines.append(f"  - {', '.join(f'`{n}`' for n in names[:MAX_LISTED])}{more}")
+        return "\n".join(lines)
+
+
+def _option(host: TrainHost, key: str, default):
+    """A webui option, or ``default`` for hosts without ``webui_option`` (standalone)."""
+    fn = getattr(host, "webui_option", None)
+    return fn(key, default) if fn else default
+
+
+# -- single checks -------------------------------------------------------------------------------
+
+
+def check_numbers(args: TrainArgs, rep: PreflightReport, n_images: int) -> None:
+    bad = []
+    for name in ("batch_size", "gradient_step", "steps"):
+        if getattr(args, name) < 1:
+            bad.append(f"{name} must be at least 1")
+    for name in ("save_embedding_every", "create_image_every"):
+        if getattr(args, name) < 0:
+            bad.append(f"{name} must be 0 (off) or more")
+    if not 0 <= args.tag_drop_out <= 1:
+        bad.append("tag drop-out must be between 0 and 1")
+    if not args.varsize:
+        for name in ("training_width", "training_height"):
+            v = getattr(args, name)
+            if v < 64 or v > 4096 or v % 8:
+                bad.append(f"{name.replace('training_', '')} {v} must be a multiple of 8 between 64 and 4096")
+    if bad:
+        rep.add("numbers", ERROR, "; ".join(bad), "correct the values in the form")
+    if n_images and args.batch_size > n_images:
+        rep.add(
+            "batch",
+            WARNING,
+            f"batch size {args.batch_size} is more than the {n_images} images",
+            f"the webui uses {n_images}; set batch size to at most {n_images}",
+        )
+    if args.save_embedding_every == 0:
+        rep.add(
+            "no-checkpoints",
+            WARNING,
+            "no checkpoints will be saved (save embedding every = 0)",
+            "set it to 50 or 100 to compare steps later",
+        )
+
+
+def check_dataset(
+    args: TrainArgs, facts: DatasetFacts | None, rep: PreflightReport, template_path: str | None
+) -> None:
+    if facts is None:
+        rep.add(
+            "dataset",
+            ERROR,
+            f"dataset folder not found: {args.data_root}",
+            "choose the folder Crop exported (or any folder of training-size images)",
+        )
+        return
+    if not facts.images:
+        rep.add(
+            "dataset",
+            ERROR,
+            f"no images in {args.data_root}",
+            "the webui reads images directly in that folder (not in sub-folders)",
+        )
+        return
+    unreadable = [i for i in facts.images if i.error]
+    if unreadable:
+        rep.add(
+            "unreadable",
+            ERROR,
+            f"{len(unreadable)} image(s) cannot be read",
+            "remove or replace them",
+            [i.path for i in unreadable],
+        )
+    if not args.varsize:
+        want = (args.training_width, args.training_height)
+        wrong = [i for i in facts.readable if i.size != want]
+        if wrong:
+            sizes = sorted({f"{i.size[0]}×{i.size[1]}" for i in wrong if i.size})
+            rep.add(
+                "size",
+                ERROR,
+                f"{len(wrong)} of {len(facts.images)} images are not {want[0]}×{want[1]} "
+                f"({', '.join(sizes[:5])})",
+                "crop them to the training size (a copy; your images stay as they are), "
+                "or change width/height",
+                [i.path for i in wrong],
+                action="crop",
+            )
+        elif facts.readable:
+            rep.add("size", OK, f"all {len(facts.readable)} images are {want[0]}×{want[1]}")
+    uses_filewords = False
+    if template_path:
+        try:
+            uses_filewords = "[filewords]" in Path(template_path).read_text(
+                encoding="utf-8", errors="replace"
+            )
+        except OSError as e:
+            rep.add(
+                "template",
+                ERROR,
+                f"template {args.template_filename} cannot be read ({e})",
+                "pick another template",
+            )
+    if uses_filewords:
+        missing = [i.path for i in facts.images if not i.has_caption]
+        empty = [i.path for i in facts.images if i.caption_empty]
+        if missing:
+            rep.add(
+                "captions",
+                ERROR,
+                f"{len(missing)} image(s) have no caption file, "
+                f"but {args.template_filename} uses [filewords]",
+                "write captions in the Captions section, or pick a template without [filewords] "
+                "(the webui would use the file name as the caption)",
+                missing,
+            )
+        if empty:
+            rep.add(
+                "captions-empty",
+                WARNING,
+                f"{len(empty)} caption file(s) are empty",
+                "their prompts will have no description",
+                empty,
+            )
+        if not missing:
+            rep.add("captions", OK, "every image has a caption for [filewords]")
+
+
+def check_model(host: TrainHost, args: TrainArgs, rep: PreflightReport) -> int:
+    """Model family, embedding presence/width/step; returns the embedding's current step."""
+    facts = host.model_facts()
+    if not facts.loaded:
+        rep.add("model", ERROR, "no model is loaded", "load an SD1 or SD2 checkpoint in the webui")
+    elif not facts.trainable:
+        why = facts.reason or f"{facts.family} models cannot be trained"
+        if facts.family == "SDXL":
+            why = (
+                "the webui can only train embeddings for SD1 and SD2 models; SDXL has two text encoders "
+                "and its training code does not support them"
+            )
+        rep.add(
+            "model",
+            ERROR,
+            f"{facts.name or 'the loaded model'} ({facts.family}) cannot be trained: {why}",
+            "load an SD1 or SD2 checkpoint for training; SDXL embeddings can still be used",
+        )
+    else:
+        rep.add("model", OK, f"{facts.name} ({facts.family}) can be trained")
+    if getattr(host, "is_lowvram", lambda: False)():
+        rep.add(
+            "lowvram",
+            ERROR,
+            "the webui runs with --lowvram, where it refuses to train embeddings",
+            "restart the webui with --medvram instead (training works there)",
+        )
+    initial = 0
+    embs = {e.name: e for e in host.embeddings()}
+    emb = embs.get(args.embedding_name)
+    if not args.embedding_name:
+        rep.add(
+            "embedding", ERROR, "no embedding selected", "create one in the Embedding section, then refresh"
+        )
+    elif emb is None:
+        rep.add(
+            "embedding",
+            ERROR,
+            f"the webui has no embedding named {args.embedding_name!r}",
+            "create it in the Embedding section, or press refresh if the file was just added",
+        )
+    elif not emb.loaded:
+        rep.add(
+            "embedding",
+            ERROR,
+            f"the webui skipped {args.embedding_name!r} (its width {emb.width} does not "
+            "fit the loaded model)",
+            "load a model of the family it was made for, or create a new embedding",
+        )
+    else:
+        initial = emb.step or 0
+        if facts.embedding_width and emb.width and emb.width != facts.embedding_width:
+            rep.add(
+                "width",
+                ERROR,
+                f"{args.embedding_name} is {emb.width} wide "
+                f"but the loaded model expects {facts.embedding_width}",
+                "create a new embedding for this model",
+            )
+        if initial >= args.steps:
+            rep.add(
+                "steps",
+                ERROR,
+                f"{args.embedding_name} already has {initial} steps and max steps is {args.steps}: the webui "
+                "would return at once",
+                f"max steps counts from zero: set it above {initial}",
+            )
+        elif initial:
+            rep.add("resume", OK, f"continues from step {initial} (max steps {args.steps} includes them)")
+    return initial
+
+
+def check_schedules(args: TrainArgs, initial: int, rep: PreflightReport) -> int:
+    """Learning rate and clip-grad schedules; returns the step a complete run ends at."""
+    final = args.steps
+    try:
+        sched = check_schedule(args.learn_rate, args.steps, min(initial, args.steps - 1))
+        final = sched.final_step
+        rep.schedule_text = sched.explain()
+        rep.add("learn_rate", OK, rep.schedule_text)
+        for w in sched.warnings:
+            rep.add("learn_rate", WARNING, w, "check the learning-rate schedule")
+    except ScheduleError as e:
+        rep.add("learn_rate", ERROR, f"learning rate: {e}", "write a number like 0.005 or 0.005:500, 0.001")
+    if args.clip_grad_mode != "disabled":
+        try:
+            clip = check_schedule(
+                args.clip_grad_value, args.steps, min(initial, args.steps - 1), "clip value"
+            )
+            rep.add("clip", OK, "gradient clipping: " + clip.explain("clip value", keeps_last=True))
+        except ScheduleError as e:
+            rep.add("clip", ERROR, f"clip value: {e}", "write a number like 0.1, or disable clipping")
+    return final
+
+
+def estimate_bytes(
+    args: TrainArgs, n_vectors: int, width: int, initial: int, final: int, save_optimizer: bool
+) -> int:
+    """Disk a run needs: checkpoints (+ .optim), previews, image embeddings, final file, logs."""
+    vec = n_vectors * width * 4 + 2048
+    per_ckpt = vec + (2 * vec + 2048 if save_optimizer else 0)
+    n_ckpt = len(planned_checkpoint_steps(initial, final, args.save_embedding_every)) + 1  # + final save
+    img = args.training_width * args.training_height * 3 + 4096  # PNG of noise-like previews: ~raw size
+    n_img = len(planned_checkpoint_steps(initial, final, args.create_image_every))
+    images = n_img * img * (2 if args.save_image_with_stored_embedding else 1)
+    return n_ckpt * per_ckpt + images + 1024 * 1024
+
+
+def _existing_parent(path: Path) -> Path:
+    p = path.resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_disk_and_folder(
+    args: TrainArgs, host: TrainHost, initial: int, final: int, rep: PreflightReport, now: _dt.datetime
+) -> None:
+    if not args.log_directory.strip():
+        rep.add("log", ERROR, "no log folder", "the webui's default is textual_inversion")
+        return
+    log = Path(args.log_directory)
+    base = _existing_parent(log)
+    if not os.access(base, os.W_OK):
+        rep.add("log", ERROR, f"cannot write into {base}", "choose a log folder you can write to")
+        return
+    emb = {e.name: e for e in host.embeddings()}.get(args.embedding_name)
+    n_vec, width = (emb.vectors or 1, emb.width or 768) if emb else (1, 768)
+    need = estimate_bytes(
+        args, n_vec, width, initial, final, bool(_option(host, "save_optimizer_state", False))
+    )
+    free = shutil.disk_usage(base).free
+    if free < need + DISK_MARGIN:
+        rep.add(
+            "disk",
+            ERROR,
+            f"{free / 2**20:.0f} MB free in {base}; this run needs about {need / 2**20:.0f} MB "
+            f"plus {DISK_MARGIN // 2**20} MB to spare",
+            "free some space, save less often or choose another folder",
+        )
+    else:
+        rep.add("disk", OK, f"about {need / 2**20:.1f} MB needed, {free / 2**30:.1f} GB free")
+
+    folder = run_folder(log, args.embedding_name, now)
+    rep.run_folder = str(folder)
+    clashes = [
+        p
+        for n in planned_checkpoint_steps(initial, final, args.save_embedding_every)
+        if (p := folder / "embeddings" / f"{args.embedding_name}-{n}.pt").exists()
+    ]
+    if clashes:
+        rep.add(
+            "collision",
+            ERROR,
+            f"{len(clashes)} checkpoint(s) from an earlier run today would be overwritten in {folder}",
+            "move them away, rename the embedding, or choose another log folder",
+            clashes,
+        )
+    csv_path = folder / "textual_inversion_loss.csv"
+    if csv_path.exists():
+        rep.add(
+            "csv",
+            WARNING,
+            "an earlier run today already wrote a loss CSV there; this run appends to it",
+            "the plot shows only the newest run",
+        )
+    rep.add("folder", OK, f"the run's log folder {folder} is created before the webui starts")
+
+
+def check_loss_csv_period(host: TrainHost, final: int, override: int | None, rep: PreflightReport) -> None:
+    every = override or int(_option(host, "training_write_csv_every", 500) or 0)
+    if every <= 0:
+        rep.add(
+            "csv-period",
+            WARNING,
+            "the webui's loss CSV is off (Settings → Training), so there is no loss plot",
+            "set the loss-plot period in this section, or enable the CSV in the webui's settings",
+        )
+    elif every > max(1, final // 10):
+        rep.add(
+            "csv-period",
+            WARNING,
+            f"the loss CSV gets a row every {every} steps: only {final // every} points",
+            "lower the loss-plot period (this section) for a useful plot",
+        )
+    else:
+        rep.add("csv-period", OK, f"loss plotted every {every} steps")
+
+
+# -- the whole pre-flight -----------------------------------------------------------------------
+
+
+def run_preflight(
+    host: TrainHost,
+    args: TrainArgs,
+    loss_csv_every: int | None = None,
+    now: _dt.datetime | None = None,
+    facts: DatasetFacts | None = None,
+) -> PreflightReport:
+    """All checks; ``report.ok`` is False when any check failed (then do not start)."""
+    now = now or _dt.datetime.now()
+    rep = PreflightReport()
+    try:
+        args.check_types()
+    except TypeError as e:
+        rep.add("types", ERROR, str(e), "correct the value in the form")
+        return rep
+    if facts is None and args.data_root and Path(args.data_root).is_dir():
+        facts = scan_dataset(args.data_root)
+    templates = host.templates()
+    tpath = templates.get(args.template_filename)
+    if not tpath:
+        rep.add(
+            "template",
+            ERROR,
+            f"the webui has no prompt template {args.template_filename!r}",
+            f"pick one of: {', '.join(sorted(templates)) or '(none found)'}",
+        )
+    check_dataset(args, facts, rep, tpath)
+    check_numbers(args, rep, len(facts.readable) if facts else 0)
+    initial = check_model(host, args, rep)
+    rep.initial_step = initial
+    final = check_schedules(args, initial, rep) if args.steps > initial else args.steps
+    rep.final_step = final
+    check_loss_csv_period(host, final, loss_csv_every, rep)
+    check_disk_and_folder(args, host, initial, final, rep, now)
+    return rep
+
+
+def ensure_run_folder(
+    log_directory: str | os.PathLike, embedding_name: str, when: _dt.datetime | None = None
+) -> Path:
+    """Create ``<log>/<YYYY-MM-DD>/<name>`` (the webui writes into it without creating it when
+    no checkpoints and no previews are saved)."""
+    folder = run_folder(log_directory, embedding_name, when)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# -- the "crop them" fix ---------------------------------------------------------------------------
+
+
+def crop_copy_to_size(
+    folder: str | os.PathLike,
+    width: int,
+    height: int,
+    progress: Progress | None = None,
+    dest: str | os.PathLike | None = None,
+) -> tuple[Path, list[str]]:
+    """Copy every image of ``folder`` into a new folder at exactly ``width``×``height``: images
+    of another size are centre-cropped to the aspect ratio and resized (Lanczos); right-sized ones
+    and caption files are copied as they are. Returns the new folder and per-file problems. The
+    user's folder is never written to."""
+    from PIL import Image
+
+    from lib_textinv.captions.files import caption_path
+    from lib_textinv.dataset.scan import list_images
+    from lib_textinv.kit.files import atomic_save_image, atomic_write_bytes, check_output_dir
+    from lib_textinv.kit.images import ImageRefused, load_rgb
+
+    src = Path(folder)
+    if dest is None:
+        dest = src.parent / f"{src.name}-{width}x{height}"
+        i = 2
+        while Path(dest).exists() and any(Path(dest).iterdir()):
+            dest = src.parent / f"{src.name}-{width}x{height}-{i}"
+            i += 1
+    dst = check_output_dir(src, dest)
+    dst.mkdir(parents=True, exist_ok=True)
+    files = list_images(src)
+    progress = progress or Progress()
+    progress.begin(len(files), "cropping to the training size")
+    problems = []
+    for p in files:
+        progress.check()
+        out = dst / p.name
+        try:
+            if out.exists():
+                raise FileExistsError(f"{out} already exists; not overwritten")
+            im = load_rgb(p)
+            if im.size == (width, height):
+                atomic_write_bytes(out, p.read_bytes())
+            else:
+                scale = max(width / im.width, height / im.height)
+                cw, ch = round(width / scale), round(height / scale)
+                left, top = (im.width - cw) // 2, (im.height - ch) // 2
+                im = im.crop((left, top, left + cw, top + ch)).resize((width, height), Image.LANCZOS)
+                params = {"quality": 95} if p.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+                if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"):
+                    atomic_save_image(im, out, **params)
+                else:  # formats PIL writes less reliably (gif/tiff/bmp): store as PNG
+                    out = out.with_suffix(".png")
+                    atomic_save_image(im, out)
+            cap = caption_path(p)
+            if cap.is_file():
+                atomic_write_bytes(caption_path(out), cap.read_bytes())
+        except (ImageRefused, OSError, ValueError) as e:
+            problems.append(f"{p.name}: {e}")
+            logger.warning("crop copy: %s: %s", p.name, e)
+        progress.step(text=p.name)
+    return dst, problems

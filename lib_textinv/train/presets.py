@@ -1,0 +1,182 @@
+"""Training presets filled from the dataset, each value with the reason it was chosen.
+
+The tutorial sets: width/height = the processed images' size; max steps ≈1500 for ~25 images and
+fewer for fewer; an embedding and a preview image every 50 steps (100 for long runs); shuffle tags;
+tag drop-out 0.1; latent sampling "deterministic"; learning rate 0.005. Everything stays editable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lib_textinv.captions.files import read_caption
+from lib_textinv.dataset.scan import list_images
+from lib_textinv.kit.images import ImageRefused, exif_orientation, open_guarded
+
+logger = logging.getLogger(__name__)
+
+STEPS_PER_IMAGE = 60  # 25 images × 60 = 1500, the tutorial's figure
+MAX_PRESET_STEPS = 1500
+MIN_PRESET_STEPS = 300
+LONG_RUN_STEPS = 1000  # above this, save every 100 instead of 50
+TEMPLATES = {
+    "style": ("style_filewords.txt", "style.txt"),
+    "subject": ("subject_filewords.txt", "subject.txt"),
+}
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    path: Path
+    size: tuple[int, int] | None  # after EXIF rotation, as the webui's images.read sees it
+    error: str | None
+    has_caption: bool
+    caption_empty: bool
+
+
+@dataclass
+class DatasetFacts:
+    folder: Path
+    images: list[ImageFacts] = field(default_factory=list)
+
+    @property
+    def readable(self) -> list[ImageFacts]:
+        return [i for i in self.images if i.error is None]
+
+    @property
+    def sizes(self) -> Counter:
+        return Counter(i.size for i in self.readable)
+
+    def common_size(self) -> tuple[int, int] | None:
+        return self.sizes.most_common(1)[0][0] if self.readable else None
+
+    @property
+    def captioned(self) -> int:
+        return sum(1 for i in self.images if i.has_caption)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """Size after EXIF rotation; decodes the pixels so a truncated file is caught here, not in
+    the middle of the webui's dataset preparation (which would skip it silently)."""
+    with open_guarded(path) as im:
+        im.load()
+        w, h = im.size
+        return (h, w) if exif_orientation(im) in (5, 6, 7, 8) else (w, h)
+
+
+def scan_dataset(folder: str | os.PathLike) -> DatasetFacts:
+    """Every image directly in ``folder`` (the webui's trainer is not recursive): size or the
+    reason it cannot be read, and whether it has a caption file."""
+    folder = Path(folder)
+    facts = DatasetFacts(folder)
+    for p in list_images(folder):
+        size, error = None, None
+        try:
+            size = image_size(p)
+        except (
+            ImageRefused,
+            OSError,
+            ValueError,
+            SyntaxError,
+        ) as e:  # PIL raises SyntaxError on bad PNG chunks
+            error = f"{type(e).__name__}: {e}"
+        cap = read_caption(p)
+        facts.images.append(ImageFacts(p, size, error, cap is not None, cap is not None and not cap))
+    return facts
+
+
+def _round(n: float, to: int = 50) -> int:
+    return max(to, round(n / to) * to)
+
+
+@dataclass
+class Presets:
+    values: dict
+    reasons: dict[str, str]
+
+    def explain(self) -> str:
+        return "\n".join(f"- **{k}** = {self.values[k]}: {r}" for k, r in self.reasons.items())
+
+
+def suggest_presets(
+    facts: DatasetFacts, kind: str = "style", batch_size: int = 1, gradient_step: int = 1
+) -> Presets:
+    """Presets for ``TrainArgs`` fields from the dataset facts."""
+    if kind not in TEMPLATES:
+        raise ValueError(f"preset kind must be one of {', '.join(TEMPLATES)}, got {kind!r}")
+    n = len(facts.readable)
+    v: dict = {}
+    r: dict[str, str] = {}
+
+    size = facts.common_size()
+    if size:
+        v["training_width"], v["training_height"] = size
+        same = facts.sizes[size]
+        r["training_width"] = (
+            f"all {n} images are {size[0]}×{size[1]}"
+            if same == n
+            else f"{same} of {n} images are {size[0]}×{size[1]}; pre-flight asks to crop the others to it"
+        )
+    else:
+        v["training_width"] = v["training_height"] = 512
+        r["training_width"] = "no readable image in the folder; 512×512 is the SD1 size"
+
+    per_step = max(1, batch_size) * max(1, gradient_step)
+    raw = STEPS_PER_IMAGE * max(1, n) / per_step
+    steps = min(MAX_PRESET_STEPS, max(MIN_PRESET_STEPS, _round(raw)))
+    v["steps"] = steps
+    why = f"{n} image{'s' if n != 1 else ''} × {STEPS_PER_IMAGE} views each"
+    if per_step > 1:
+        why += f" ÷ {per_step} images per step (batch {batch_size} × accumulation {gradient_step})"
+    why += f" ≈ {int(raw)}"
+    if steps == MAX_PRESET_STEPS and raw > MAX_PRESET_STEPS:
+        why += f", capped at {MAX_PRESET_STEPS} (the tutorial's figure for ~25 images; more tends to overfit)"
+    elif steps == MIN_PRESET_STEPS and raw < MIN_PRESET_STEPS:
+        why += f", raised to {MIN_PRESET_STEPS} so the embedding moves away from its start at all"
+    else:
+        why += f", rounded to {steps} (the tutorial uses ≈1500 for ~25 images, fewer for fewer)"
+    r["steps"] = why
+
+    every = 100 if steps > LONG_RUN_STEPS else 50
+    v["save_embedding_every"] = v["create_image_every"] = every
+    r["save_embedding_every"] = (
+        f"a checkpoint and a preview every {every} steps → {steps // every} to compare later"
+        + (
+            f" (100 instead of 50 because the run is longer than {LONG_RUN_STEPS} steps)"
+            if every == 100
+            else ""
+        )
+    )
+
+    v["shuffle_tags"] = True
+    r["shuffle_tags"] = "caption tags in a new order each time, so no tag position is learned"
+    v["tag_drop_out"] = 0.1
+    r["tag_drop_out"] = "each tag left out 10% of the time, so the embedding learns what captions don't say"
+    v["latent_sampling_method"] = "deterministic"
+    r["latent_sampling_method"] = "the VAE's mean latent of each image: no noise added to the target"
+    v["learn_rate"] = "0.005"
+    r["learn_rate"] = "the webui's default for embeddings; a schedule like 0.005:500, 0.001 also works"
+    v["batch_size"], v["gradient_step"] = batch_size, gradient_step
+    r["batch_size"] = (
+        "1 image per step fits any GPU the webui trains on; raise gradient accumulation rather than batch "
+        "size to average over more images without more memory"
+    )
+
+    with_filewords, without = TEMPLATES[kind]
+    if facts.images and facts.captioned == 0:
+        v["template_filename"] = without
+        r["template_filename"] = (
+            f"{kind} preset; no image has a caption file, so a template without [filewords] "
+            "(with captions, use " + with_filewords + ")"
+        )
+    else:
+        v["template_filename"] = with_filewords
+        r["template_filename"] = (
+            f"{kind} preset: the webui's {with_filewords} puts the embedding's name and each image's caption "
+            "into the training prompts"
+        )
+    return Presets(v, r)

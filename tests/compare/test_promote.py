@@ -1,0 +1,124 @@
+"""Promotion: safe names, no silent overwrite, fresh mtime, width check, forced reload."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import torch
+
+from lib_textinv.compare.checkpoints import find_runs
+from lib_textinv.compare.promote import PromoteError, promote, promote_file, validate_trigger
+from tests.embfiles import write_malicious_pt, write_pt, write_safetensors, write_training_run
+from tests.sweep_fakes import FakeSweepHost
+
+
+@pytest.fixture
+def env(tmp_path):
+    log = tmp_path / "log"
+    run = write_training_run(log, "charcoalstyle", steps=(250, 500))
+    emb_dir = tmp_path / "embeddings"
+    write_pt(emb_dir / "charcoalstyle.pt", torch.randn(2, 768), name="charcoalstyle", step=500)
+    src = run / "embeddings" / "charcoalstyle-500.pt"
+    old = time.time() - 30 * 86400
+    os.utime(src, (old, old))  # a month-old checkpoint: the copy must not keep this mtime
+    return src, emb_dir
+
+
+def test_promote_as_name_step(env, tmp_path):
+    src, emb_dir = env
+    host = FakeSweepHost(tmp_path / "out")
+    t0 = time.time()
+    res = promote(host, src, emb_dir, "charcoalstyle-500", expected_width=768)
+    dest = emb_dir / "charcoalstyle-500.pt"
+    assert res.path == str(dest) and dest.read_bytes() == src.read_bytes()
+    assert dest.stat().st_mtime >= t0 - 1 > src.stat().st_mtime
+    assert res.text_to_type == "drawing of a cat, charcoalstyle-500" and not res.overwritten
+    assert host.reloads == [True]
+    assert not list(emb_dir.glob(".*.tmp"))
+
+
+def test_never_overwrites_without_flag(env, tmp_path, checksums):
+    src, emb_dir = env
+    write_pt(emb_dir / "mine.pt", torch.randn(2, 768), name="mine")
+    before = checksums(emb_dir)
+    host = FakeSweepHost(tmp_path / "out")
+    with pytest.raises(PromoteError, match="overwrite"):
+        promote(host, src, emb_dir, "mine")
+    with pytest.raises(PromoteError, match="overwrite"):
+        promote(host, src, emb_dir, "charcoalstyle")
+    assert checksums(emb_dir) == before and host.reloads == []
+    # with the flag: replaced, mtime strictly newer than the replaced file's (hash cache)
+    future = time.time() + 3600
+    os.utime(emb_dir / "mine.pt", (future, future))
+    res = promote(host, src, emb_dir, "mine", overwrite=True, sample_prompt="a house in the style of {}")
+    assert res.overwritten and (emb_dir / "mine.pt").read_bytes() == src.read_bytes()
+    assert (emb_dir / "mine.pt").stat().st_mtime > future
+    assert res.text_to_type == "a house in the style of mine"
+
+
+def test_same_token_elsewhere_is_refused_even_with_flag(env, checksums):
+    src, emb_dir = env
+    write_safetensors(emb_dir / "sub" / "Style.safetensors", torch.randn(2, 768))
+    before = checksums(emb_dir)
+    with pytest.raises(PromoteError, match="already exists as"):
+        promote_file(src, emb_dir, "style", overwrite=True)
+    assert checksums(emb_dir) == before
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "../x", "a/b", "..", ".hidden", "a:b", "CON", "a\\b", "name.pt", "x" * 101, "ab\x00"]
+)
+def test_bad_trigger_names(bad):
+    with pytest.raises(PromoteError):
+        validate_trigger(bad)
+
+
+def test_good_trigger_names():
+    assert validate_trigger(" charcoalstyle-500 ") == "charcoalstyle-500"
+    assert validate_trigger("my_style.v2") == "my_style.v2"
+    assert validate_trigger("my style") == "my style"  # the webui keeps spaces in names
+
+
+def test_local_fallback_when_names_module_is_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lib_textinv.embedding.names", None)  # import now raises ImportError
+    assert validate_trigger("cs-500") == "cs-500"
+    for bad in ("x y", "-x", "../x", "a:b"):
+        with pytest.raises(PromoteError):
+            validate_trigger(bad)
+
+
+def test_width_and_unsafe_refused(env, tmp_path, checksums):
+    src, emb_dir = env
+    before = checksums(emb_dir)
+    with pytest.raises(PromoteError, match="1024"):
+        promote_file(src, emb_dir, "x", expected_width=1024)
+    evil = write_malicious_pt(tmp_path / "evil-5.pt")
+    with pytest.raises(PromoteError, match="unsafe"):
+        promote_file(evil, emb_dir, "evil-5")
+    with pytest.raises(PromoteError, match="not found"):
+        promote_file(src, tmp_path / "nope", "x")
+    assert checksums(emb_dir) == before
+
+
+def test_optimizer_state_travels_and_safetensors_keep_extension(env, tmp_path):
+    src, emb_dir = env
+    src.with_name(src.name + ".optim").write_bytes(b"optim")
+    res = promote_file(src, emb_dir, "cs-500")
+    assert res.optimizer_copied and (emb_dir / "cs-500.pt.optim").read_bytes() == b"optim"
+    st = write_safetensors(tmp_path / "kohya.safetensors", torch.randn(1, 768))
+    res = promote_file(st, emb_dir, "kohya-1")
+    assert res.path.endswith("kohya-1.safetensors")
+
+
+def test_promote_a_discovered_checkpoint(env):
+    src, emb_dir = env
+    run = find_runs(src.parents[3], "charcoalstyle", 768, embeddings_dir=emb_dir)[0]
+    cp = run.by_step(250)
+    res = promote_file(cp.path, emb_dir, cp.token, expected_width=768)
+    assert res.token == "charcoalstyle-250"
+    with pytest.raises(PromoteError, match="already in the embeddings folder"):
+        promote_file(emb_dir / "charcoalstyle-250.pt", emb_dir, "charcoalstyle-250", overwrite=True)

@@ -1,0 +1,146 @@
+"""open_clip embedder: never downloads, finds weights already on disk, deterministic tiny model."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import numpy as np
+import pytest
+
+from lib_textinv.kit import clip_loader as clip_model
+from lib_textinv.kit.clip_loader import find_cached_weights, load_clip
+from lib_textinv.kit.host import Unavailable
+from tests.photos import photo
+from tests.tinyclip import tiny_clip
+
+
+@pytest.fixture
+def no_network(monkeypatch, tmp_path):
+    """Any download attempt fails the test; the default cache is an empty folder."""
+
+    def refuse(*a, **k):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(clip_model, "default_cache_dirs", lambda: [str(tmp_path / "empty-cache")])
+
+
+def test_missing_openai_weights_raise_unavailable_without_download(no_network, tmp_path):
+    with pytest.raises(Unavailable) as e:
+        load_clip("ViT-L-14", "openai", cache_dirs=[str(tmp_path / "webui-clip")])
+    msg = str(e.value)
+    assert "ViT-L-14/openai" in msg
+    assert "not in the cache" in msg and "no download" in msg
+    assert str(tmp_path / "webui-clip" / "ViT-L-14.pt") in msg
+
+
+def test_unknown_tag_names_known_tags(no_network):
+    with pytest.raises(Unavailable, match=r"known tags: .*openai"):
+        load_clip("ViT-L-14", "no-such-tag")
+
+
+def test_hf_hub_weights_found_in_a_local_hub_cache(no_network, tmp_path):
+    repo = tmp_path / "hub" / "models--laion--CLIP-ViT-B-32-laion2B-s34B-b79K"
+    snap = repo / "snapshots" / ("0" * 40)
+    snap.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    weights = snap / "open_clip_pytorch_model.bin"
+    weights.write_bytes(b"x")
+    path, _ = find_cached_weights("ViT-B-32", "laion2b_s34b_b79k", [str(tmp_path / "hub")])
+    assert path == str(weights)
+    empty = tmp_path / "empty-hub"
+    empty.mkdir()
+    path2, where = find_cached_weights("ViT-B-32", "laion2b_s34b_b79k", [str(empty)])
+    if path2 is None:  # (unless this machine's default HF cache really has it)
+        assert "CLIP-ViT-B-32-laion2B-s34B-b79K" in where
+
+
+def _openai_style_tiny(seed=0):
+    """A tiny CLIP whose state dict has OpenAI's layout (heads = width / 64, QuickGELU)."""
+    import torch
+    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
+
+    torch.manual_seed(seed)
+    return CLIP(
+        embed_dim=32,
+        vision_cfg=CLIPVisionCfg(layers=1, width=64, head_width=64, patch_size=16, image_size=64),
+        text_cfg=CLIPTextCfg(context_length=77, vocab_size=49408, width=64, heads=1, layers=1),
+        quick_gelu=True,
+    ).eval()
+
+
+def test_cached_openai_file_loads_offline_and_matches(no_network, tmp_path):
+    """An OpenAI-format file where the webui's interrogator keeps ViT-L-14.pt loads without network."""
+    import open_clip
+    import torch
+
+    model = _openai_style_tiny()
+    folder = tmp_path / "models" / "CLIP"
+    folder.mkdir(parents=True)
+    torch.save(model.state_dict(), folder / "ViT-L-14.pt")
+    emb = load_clip("ViT-L-14", "openai", cache_dirs=[str(folder)])
+    images = [photo("astronaut"), photo("coffee"), photo("camera", mode="L")]
+    got = emb.embed_images(images, batch_size=2)
+    assert got.shape == (3, 32) and got.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
+    pre = open_clip.image_transform(64, is_train=False)
+    with torch.no_grad():
+        ref = model.encode_image(
+            torch.stack([pre(im.convert("RGB")) for im in images]), normalize=True
+        ).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    texts = emb.embed_texts(["a photo of a cat", "brick wall"])
+    assert texts.shape == (2, 32)
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, rtol=1e-5)
+
+
+def test_tiny_clip_is_deterministic_and_normalised():
+    a, b, c = tiny_clip(0), tiny_clip(0), tiny_clip(1)
+    ims = [photo("chelsea"), photo("rocket")]
+    ea, eb, ec = a.embed_images(ims), b.embed_images(ims), c.embed_images(ims)
+    np.testing.assert_array_equal(ea, eb)
+    assert not np.allclose(ea, ec)
+    np.testing.assert_allclose(np.linalg.norm(ea, axis=1), 1.0, rtol=1e-5)
+    assert a.embed_images([]).shape == (0, 32)
+    t = a.embed_texts(["charcoal drawing"])
+    assert t.shape == (1, 32)
+
+
+def test_batch_size_does_not_change_results():
+    emb = tiny_clip(3)
+    ims = [photo(n) for n in ("astronaut", "chelsea", "coffee", "rocket", "brick")]
+    np.testing.assert_allclose(
+        emb.embed_images(ims, batch_size=1), emb.embed_images(ims, batch_size=16), atol=1e-5
+    )
+
+
+def test_clip_from_settings_reads_settings_and_caches(no_network, tmp_path):
+    import torch
+
+    from lib_textinv.kit.host import StandaloneHost
+
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    torch.save(_openai_style_tiny().state_dict(), folder / "ViT-B-32.pt")
+    host = StandaloneHost(
+        settings={
+            "textinv_clip_model": "ViT-B-32",
+            "textinv_clip_pretrained": "openai",
+            "textinv_clip_device": "cpu",
+            "textinv_clip_batch_size": 3,
+            "textinv_clip_cache_dir": str(folder),
+        }
+    )
+    e1, batch = clip_model.clip_from_settings(host)
+    e2, _ = clip_model.clip_from_settings(host)
+    assert batch == 3 and e1 is e2 and e1.device == "cpu"
+    host.settings["textinv_clip_cache_dir"] = str(tmp_path / "elsewhere")
+    with pytest.raises(Unavailable, match="no download"):
+        clip_model.clip_from_settings(host)
+
+
+def test_corrupt_cached_file_is_unavailable_not_a_crash(no_network, tmp_path):
+    (tmp_path / "ViT-L-14.pt").write_bytes(b"this is not a checkpoint")
+    with pytest.raises(Unavailable, match="could not be loaded"):
+        load_clip("ViT-L-14", "openai", cache_dirs=[str(tmp_path)])
