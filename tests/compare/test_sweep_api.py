@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from lib_textinv.compare.routes import add_routes
 from lib_textinv.kit.host import StandaloneHost
 from lib_textinv.kit.jobs import JOBS
-from tests.embfiles import write_pt, write_training_run
 from tests.compare.test_sweep_ui import WebuiLikeHost
+from tests.embfiles import write_pt, write_training_run
 
 
 def client_for(host):
