@@ -1,24 +1,28 @@
-"""The host interface: what the tab, the API and the core may ask of the program around them.
+"""The host contract: everything a feature may ask of the program around it, declared once.
 
-Two implementations: ``lib_textinv.webui.bridge.WebuiHost`` (inside AUTOMATIC1111, the only place that
-imports ``modules.*``) and ``StandaloneHost`` below (``python -m lib_textinv``), which answers
-"not available" with a reason for everything that needs the webui. Feature code asks
-``host.feature(name)`` before offering a button, and catches ``Unavailable``.
+Each role is a ``Protocol``; ``Host`` is all of them together. Three implementations:
+``lib_textinv.webui.host.WebuiHost`` (inside AUTOMATIC1111 or Forge, the only code that imports
+``modules.*``), ``StandaloneHost`` below (``python -m lib_textinv``) and the test doubles, which
+subclass ``BaseHost``. ``tests/kit/test_host_contract.py`` and the type checker hold every
+implementation to these signatures. Features call ``host.feature(name)`` before offering a button
+and catch ``Unavailable``; they never probe a host with ``getattr``/``hasattr``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar, get_args
 
 from lib_textinv.kit.progress import Progress
 
 T = TypeVar("T")
 
-# Features a host may offer; the UI disables a section with the reason when one is missing.
-FEATURES = ("caption", "deepbooru", "tokenizer", "create", "train", "generate", "upscale", "clip")
+# Features a host may offer; the UI disables a button with the reason when one is missing.
+Feature = Literal["caption", "deepbooru", "tokenizer", "create", "train", "generate", "upscale", "clip"]
+FEATURES: tuple[str, ...] = get_args(Feature)
 
 
 class Unavailable(RuntimeError):
@@ -61,14 +65,206 @@ class EmbeddingInfo:
     loaded: bool = True
 
 
-@dataclass
-class Host:
-    """Standalone defaults; the webui bridge overrides what it can do."""
+# -- what some roles hand out ------------------------------------------------------------------
+class PromptCounter(Protocol):
+    def count_tokens(self, text: str) -> int:
+        """Prompt tokens as txt2img's counter shows them (an embedding counts as its vectors)."""
+        ...
 
-    kind: str = "standalone"
-    settings: dict[str, Any] = field(default_factory=dict)
 
-    # -- facts -------------------------------------------------------------------------------
+class TokenTable(Protocol):
+    def matrix(self) -> Any:
+        """The text encoder's token embedding table, ``[vocab, width]`` (a torch tensor)."""
+        ...
+
+    def id_to_token(self, ids: list[int]) -> list[str]: ...
+
+
+class LossHost(Protocol):
+    """What the fixed-batch loss needs from the loaded model."""
+
+    def encode_latents(self, images: list[Any]) -> Any:
+        """Equal-size RGB PIL images → VAE latents ``[n, C, h, w]`` (deterministic: the posterior's
+        mean, times the model's scale factor)."""
+        ...
+
+    def denoise_loss(
+        self, latents: Any, prompts: list[str], timesteps: Any, noise: Any, embedding: tuple[str, Any]
+    ) -> float:
+        """Mean denoising loss of the batch with ``embedding = (token, vectors [n_vec, width])``
+        registered under ``token`` for the prompts' conditioning; no gradients, nothing left registered."""
+        ...
+
+
+class CaptionModel(Protocol):
+    """A loaded caption model: one caption per image, in order (greedy BLIP gives the same caption
+    as one image at a time); ``tag_batch`` gives DeepBooru-style ``"tag, tag"`` strings."""
+
+    def caption_batch(self, images: list[Any]) -> list[str]: ...
+
+    def tag_batch(self, images: list[Any]) -> list[str]: ...
+
+
+# -- the roles ---------------------------------------------------------------------------------
+class Facts(Protocol):
+    kind: str
+
+    def paths(self) -> HostPaths: ...
+
+    def model_facts(self) -> ModelFacts: ...
+
+    def feature(self, name: str) -> tuple[bool, str]:
+        """(available, reason-if-not) for one of ``FEATURES``."""
+        ...
+
+    def require(self, name: str) -> None:
+        """Raise ``Unavailable`` with the reason unless ``feature(name)`` is available."""
+        ...
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        """A ``textinv_*`` setting (key with or without the prefix)."""
+        ...
+
+    def webui_option(self, key: str, default: Any = None) -> Any:
+        """One of the host's own options (``shared.opts``), e.g. the trainer's save settings."""
+        ...
+
+    def is_lowvram(self) -> bool: ...
+
+    def state_file(self, name: str) -> str | None:
+        """Where the extension may keep a small state file (recent folders…); None = nowhere."""
+        ...
+
+    def clip_cache_dirs(self) -> list[str]:
+        """Folders the host keeps open_clip weights in (the webui's ``--clip-models-path``)."""
+        ...
+
+
+class Work(Protocol):
+    def run_job(self, title: str, fn: Callable[[Progress], T], progress: Progress | None = None) -> T:
+        """Run ``fn(progress)``: in the webui under its queue lock with its progress state and
+        Interrupt; standalone directly."""
+        ...
+
+    def interrupt(self) -> None:
+        """The host's own Interrupt for the job we run (never another user's txt2img)."""
+        ...
+
+
+class EmbeddingStore(Protocol):
+    def embeddings(self) -> list[EmbeddingInfo]: ...
+
+    def templates(self) -> dict[str, str]:
+        """Template name → path (the prompt templates for training)."""
+        ...
+
+    def create_embedding(self, name: str, nvpt: int, init_text: str, overwrite: bool) -> str:
+        """Write ``<embeddings_dir>/<name>.pt``; returns its path. The caller holds the queue lock."""
+        ...
+
+    def reload_embeddings(self, force: bool = True) -> None:
+        """Reload the embedding database (the caller holds the queue lock; never during a sweep)."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as the loaded model's tokenizer counts them."""
+        ...
+
+    def tokenizer(self) -> PromptCounter: ...
+
+    def token_table(self) -> TokenTable: ...
+
+
+class Registration(Protocol):
+    def register_checkpoint(self, token: str, path: str) -> None:
+        """Load ``path`` and register it in memory under ``token`` without touching the embeddings
+        folder."""
+        ...
+
+    def is_registered(self, token: str, path: str) -> bool:
+        """Whether ``token`` is still registered for ``path`` (checked before each batch)."""
+        ...
+
+    def unregister(self, token: str) -> None:
+        """Remove the temporary entry for ``token``; put back the user's embedding of that name."""
+        ...
+
+
+class Training(Protocol):
+    def train(self, args: Any, progress: Progress, loss_csv_every: int | None = None) -> Any:
+        """Run the host's trainer with ``train.call.TrainArgs``; returns ``train.call.RawTrainResult``."""
+        ...
+
+
+class Generation(Protocol):
+    def samplers(self) -> list[str]: ...
+
+    def txt2img_defaults(self) -> dict[str, Any]: ...
+
+    def generate(self, prompts: list[str], seeds: list[int], params: Any) -> list[tuple[Any, str]]:
+        """One generation call: image ``i`` from ``prompts[i]`` and ``seeds[i]``, in one batch.
+        Returns ``(PIL.Image, infotext)`` per prompt; raises ``Cancelled`` when interrupted."""
+        ...
+
+    def save_image(self, image: Any, prompt: str, seed: int, infotext: str) -> str: ...
+
+    def save_grid(self, image: Any, prompt: str, seed: int, infotext: str) -> str: ...
+
+    def draw_grid(
+        self, images: list[Any], cols: int, rows: int, col_labels: list[str], row_labels: list[str]
+    ) -> Any:
+        """Row-major ``images`` → one labelled grid image."""
+        ...
+
+
+class Scoring(Protocol):
+    def loss_host(self) -> LossHost: ...
+
+
+class Captioning(Protocol):
+    def captioner(self, source: str) -> AbstractContextManager[CaptionModel]:
+        """Load the caption model(s) for ``source`` (blip | deepbooru | both) once, release them on
+        exit as the host's "keep models in memory" setting says."""
+        ...
+
+
+class Upscaling(Protocol):
+    def list_upscalers(self) -> list[str]: ...
+
+    def upscale(self, image: Any, width: int, height: int, name: str) -> Any: ...
+
+
+class Host(
+    Facts, Work, EmbeddingStore, Registration, Training, Generation, Scoring, Captioning, Upscaling, Protocol
+):
+    """Every role together: what the tab, the routes and the steps receive."""
+
+
+ROLES: tuple[type, ...] = (
+    Facts,
+    Work,
+    EmbeddingStore,
+    Registration,
+    Training,
+    Generation,
+    Scoring,
+    Captioning,
+    Upscaling,
+)
+
+
+class BaseHost:
+    """A host that can do nothing that needs a model: each operation raises ``Unavailable`` with
+    the reason. ``StandaloneHost`` and the test doubles start from it and override what they offer."""
+
+    def __init__(self, kind: str = "standalone", settings: dict[str, Any] | None = None) -> None:
+        self.kind = kind
+        self.settings: dict[str, Any] = dict(settings or {})
+
+    def _no(self, what: str) -> Unavailable:
+        return Unavailable(f"{what}: needs the webui ({self.kind} mode)")
+
+    # -- facts
     def paths(self) -> HostPaths:
         return HostPaths()
 
@@ -76,42 +272,111 @@ class Host:
         return ModelFacts(reason="standalone mode has no model: run the tab inside the webui")
 
     def feature(self, name: str) -> tuple[bool, str]:
-        """(available, reason-if-not)."""
-        return False, f"{name}: needs the webui (standalone mode)"
-
-    def setting(self, key: str, default: Any = None) -> Any:
-        """A ``textinv_*`` setting (key without prefix or with it)."""
-        key = key if key.startswith("textinv_") else f"textinv_{key}"
-        return self.settings.get(key, default)
-
-    def embeddings(self) -> list[EmbeddingInfo]:
-        return []
-
-    def templates(self) -> dict[str, str]:
-        """Template name → path (the webui's prompt templates for training)."""
-        return {}
-
-    # -- work --------------------------------------------------------------------------------
-    def run_job(self, title: str, fn: Callable[[Progress], T], progress: Progress | None = None) -> T:
-        """Run ``fn(progress)``: in the webui under its queue lock with its progress state and
-        Interrupt; standalone directly."""
-        return fn(progress or Progress(text=title))
-
-    def interrupt(self) -> None:
-        """The host's own Interrupt (the webui's ``shared.state.interrupt()``); standalone: nothing,
-        our Progress objects carry the cancel."""
-
-    def state_file(self, name: str) -> str | None:
-        """Where the extension may keep a small state file (recent folders…); None = nowhere."""
-        return None
+        return False, f"{name}: needs the webui ({self.kind} mode)"
 
     def require(self, name: str) -> None:
         ok, why = self.feature(name)
         if not ok:
             raise Unavailable(why)
 
+    def setting(self, key: str, default: Any = None) -> Any:
+        key = key if key.startswith("textinv_") else f"textinv_{key}"
+        return self.settings.get(key, default)
 
-class StandaloneHost(Host):
+    def webui_option(self, key: str, default: Any = None) -> Any:
+        return default
+
+    def is_lowvram(self) -> bool:
+        return False
+
+    def state_file(self, name: str) -> str | None:
+        return None
+
+    def clip_cache_dirs(self) -> list[str]:
+        return []
+
+    # -- work
+    def run_job(self, title: str, fn: Callable[[Progress], T], progress: Progress | None = None) -> T:
+        return fn(progress or Progress(text=title))
+
+    def interrupt(self) -> None:
+        """Nothing to interrupt: our Progress objects carry the cancel."""
+
+    # -- embeddings
+    def embeddings(self) -> list[EmbeddingInfo]:
+        return []
+
+    def templates(self) -> dict[str, str]:
+        return {}
+
+    def create_embedding(self, name: str, nvpt: int, init_text: str, overwrite: bool) -> str:
+        raise self._no("creating an embedding")
+
+    def reload_embeddings(self, force: bool = True) -> None:
+        """No embedding database to reload."""
+
+    def count_tokens(self, text: str) -> int:
+        raise self._no("counting tokens")
+
+    def tokenizer(self) -> PromptCounter:
+        raise self._no("counting tokens")
+
+    def token_table(self) -> TokenTable:
+        raise self._no("the text encoder's token table")
+
+    # -- registration
+    def register_checkpoint(self, token: str, path: str) -> None:
+        raise self._no("loading a checkpoint")
+
+    def is_registered(self, token: str, path: str) -> bool:
+        return False
+
+    def unregister(self, token: str) -> None:
+        """Nothing registered."""
+
+    # -- training, generation, scoring, captioning, upscaling
+    def train(self, args: Any, progress: Progress, loss_csv_every: int | None = None) -> Any:
+        raise self._no("training")
+
+    def samplers(self) -> list[str]:
+        return []
+
+    def txt2img_defaults(self) -> dict[str, Any]:
+        return {}
+
+    def generate(self, prompts: list[str], seeds: list[int], params: Any) -> list[tuple[Any, str]]:
+        raise self._no("generating images")
+
+    def save_image(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
+        raise self._no("saving images")
+
+    def save_grid(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
+        raise self._no("saving a grid")
+
+    def draw_grid(
+        self, images: list[Any], cols: int, rows: int, col_labels: list[str], row_labels: list[str]
+    ) -> Any:
+        raise self._no("drawing a grid")
+
+    def loss_host(self) -> LossHost:
+        raise self._no("the fixed-batch loss")
+
+    @contextmanager
+    def _no_captioner(self, source: str) -> Iterator[CaptionModel]:
+        raise self._no(f"captioning with {source}")
+        yield  # pragma: no cover - a generator, so the context manager raises on entry
+
+    def captioner(self, source: str) -> AbstractContextManager[CaptionModel]:
+        return self._no_captioner(source)
+
+    def list_upscalers(self) -> list[str]:
+        return []
+
+    def upscale(self, image: Any, width: int, height: int, name: str) -> Any:
+        raise self._no(f"upscaling with {name}")
+
+
+class StandaloneHost(BaseHost):
     """``python -m lib_textinv``: no webui; templates fall back to a folder if given."""
 
     def __init__(

@@ -1,8 +1,9 @@
-"""Background jobs for the HTTP API: ``POST`` starts work and returns a job id at once,
-``GET /textinv/v1/jobs/{id}`` reports progress and outcome, ``DELETE`` interrupts.
+"""The one table of long work. Every long action, from the tab or from the API, is a ``Job`` here:
+``POST`` routes return its id at once, ``GET /textinv/v1/jobs/{id}`` reports progress with an ETA
+and the outcome, ``DELETE`` stops it; the tab's sections watch the same jobs (``kit.longwork``).
 
 The job's function receives a ``Progress``; on the webui the host runs it under the queue lock
-(``Host.run_job``) so it never runs beside a txt2img.
+(``Host.run_job``), so it never runs beside a txt2img.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from lib_textinv.kit.progress import Cancelled, Progress
 
 logger = logging.getLogger(__name__)
 MAX_KEPT = 100
+Runner = Callable[[str, Callable[[Progress], Any], Progress], Any]
+
+
+class Busy(RuntimeError):
+    """A job of the same kind is already running (one training run, one sweep… at a time)."""
 
 
 @dataclass
@@ -26,15 +32,23 @@ class Job:
     id: str
     title: str
     progress: Progress
+    key: str = ""
     status: str = "queued"  # queued | running | done | failed | interrupted
     result: Any = None
     error: str | None = None
+    exception: BaseException | None = None
     created: float = field(default_factory=time.time)
     finished: float | None = None
+    ended: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return not self.ended.is_set()
 
     def to_dict(self) -> dict:
         return {
             "id": self.id,
+            "key": self.key,
             "title": self.title,
             "status": self.status,
             "done": self.progress.done,
@@ -56,33 +70,45 @@ class JobTable:
         self,
         title: str,
         fn: Callable[[Progress], Any],
-        runner: Callable[[str, Callable[[Progress], Any], Progress], Any] | None = None,
+        runner: Runner | None = None,
+        key: str = "",
+        progress: Progress | None = None,
     ) -> Job:
-        """Run ``fn`` in a thread; ``runner`` (e.g. ``host.run_job``) wraps it in the host's queue."""
-        job = Job(id=uuid.uuid4().hex[:12], title=title, progress=Progress(text=title))
+        """Run ``fn`` in a thread; ``runner`` (e.g. ``host.run_job``) wraps it in the host's queue.
+        With a ``key``, a second job of that key is refused while the first is active."""
+        job = Job(id=uuid.uuid4().hex[:12], title=title, progress=progress or Progress(text=title), key=key)
         with self._lock:
+            if key and any(j.key == key and j.active for j in self._jobs.values()):
+                raise Busy(f"{title}: already running — press Stop or wait for it to finish")
             self._jobs[job.id] = job
             self._trim()
-
-        def work() -> None:
-            job.status = "running"
-            try:
-                job.result = runner(title, fn, job.progress) if runner else fn(job.progress)
-                job.status = "interrupted" if job.progress.cancelled else "done"
-            except Cancelled:
-                job.status = "interrupted"
-            except Exception as e:  # the job's outcome is reported to the client, not raised
-                logger.exception("job %s (%s) failed", job.id, title)
-                job.status, job.error = "failed", f"{type(e).__name__}: {e}"
-            finally:
-                job.finished = time.time()
-
-        threading.Thread(target=work, name=f"textinv-job-{job.id}", daemon=True).start()
+        threading.Thread(
+            target=self._work, args=(job, fn, runner), name=f"textinv-job-{job.id}", daemon=True
+        ).start()
         return job
+
+    @staticmethod
+    def _work(job: Job, fn: Callable[[Progress], Any], runner: Runner | None) -> None:
+        job.status = "running"
+        try:
+            job.result = runner(job.title, fn, job.progress) if runner else fn(job.progress)
+            job.status = "interrupted" if job.progress.cancelled else "done"
+        except Cancelled as e:
+            job.status, job.exception = "interrupted", e
+        except Exception as e:  # the job's outcome is reported to its watcher, not raised here
+            logger.exception("job %s (%s) failed", job.id, job.title)
+            job.status, job.error, job.exception = "failed", f"{type(e).__name__}: {e}", e
+        finally:
+            job.finished = time.time()
+            job.ended.set()
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)
+
+    def active(self, key: str) -> Job | None:
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.key == key and j.active), None)
 
     def _trim(self) -> None:
         done = [j for j in self._jobs.values() if j.finished]

@@ -1,72 +1,67 @@
-"""Long work from a gradio button: a progress bar (gradio's own, which the webui also shows) and a
-Stop button that cancels it, whether the work runs in the webui's queue or standalone."""
+"""The one way to run long work, from a gradio button or an API route: a ``Job`` in ``JOBS`` run
+through ``host.run_job`` (the webui's queue, progress bar and Interrupt), progress with an ETA, and
+one Stop (``stop``) that cancels our Progress and presses the host's Interrupt, so the sampler or
+the trainer ends within one step. The tab and the API get the same outcome from the same job."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lib_textinv.kit.host import Host
+from lib_textinv.kit.jobs import JOBS, Busy, Job
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
+WATCH_SECONDS = 0.5  # how often a watching section refreshes its status while a job runs
+
+__all__ = ["Busy", "is_running", "run", "start", "stop", "watch"]
 
 
-class GradioProgress(Progress):
-    """Mirrors our Progress onto a ``gr.Progress`` (or any callable taking (done, total), desc)."""
-
-    def __init__(self, bar: Callable | None = None) -> None:
-        super().__init__()
-        self._bar = bar
-
-    def _show(self) -> None:
-        if self._bar is None:
-            return
-        try:
-            self._bar((self.done, max(self.total, 1)), desc=self.describe())
-        except (TypeError, ValueError, AttributeError) as e:  # no bar outside a queued event
-            logger.debug("progress bar unavailable: %s", e)
-            self._bar = None
-
-    def begin(self, total: int, text: str = "") -> None:
-        super().begin(total, text)
-        self._show()
-
-    def step(self, n: int = 1, text: str | None = None) -> None:
-        super().step(n, text)
-        self._show()
+def start(host: Host, key: str, title: str, fn: Callable[[Progress], Any]) -> Job:
+    """Start ``fn`` as a job (refused with ``Busy`` while one of the same ``key`` is active)."""
+    return JOBS.start(title, fn, runner=host.run_job, key=key)
 
 
-_running: dict[str, Progress] = {}
-_lock = threading.Lock()
+def watch(job: Job, every: float = WATCH_SECONDS) -> Iterator[Job]:
+    """Yield ``job`` every ``every`` seconds while it runs, then once more when it has ended."""
+    while not job.ended.wait(every):
+        yield job
+    yield job
+
+
+def _show(bar: Callable | None, job: Job) -> Callable | None:
+    """Mirror a job onto a ``gr.Progress`` (or any callable taking ((done, total), desc))."""
+    if bar is None:
+        return None
+    try:
+        bar((job.progress.done, max(job.progress.total, 1)), desc=job.progress.describe())
+    except (TypeError, ValueError, AttributeError) as e:  # no bar outside a queued event
+        logger.debug("progress bar unavailable: %s", e)
+        return None
+    return bar
 
 
 def run(host: Host, key: str, title: str, fn: Callable[[Progress], Any], bar: Callable | None = None) -> Any:
-    """Run ``fn`` through ``host.run_job`` under a Progress that ``stop(key)`` can cancel."""
-    progress = GradioProgress(bar)
-    with _lock:
-        if key in _running:
-            raise RuntimeError(f"{title}: already running — press Stop or wait for it to finish")
-        _running[key] = progress
-    try:
-        return host.run_job(title, fn, progress)
-    finally:
-        with _lock:
-            _running.pop(key, None)
+    """Start ``fn`` as a job and wait for it, showing its progress on ``bar``; returns its result
+    or raises what it raised (``Cancelled`` when stopped before it returned)."""
+    job = start(host, key, title, fn)
+    for j in watch(job, every=0.25):
+        bar = _show(bar, j)
+    if job.exception is not None:
+        raise job.exception
+    return job.result
 
 
 def stop(host: Host, key: str) -> str:
-    with _lock:
-        progress = _running.get(key)
-    if progress is None:
+    job = JOBS.active(key)
+    if job is None:
         return "nothing is running"
-    progress.cancel()
+    job.progress.cancel()
     host.interrupt()
     return "stopping…"
 
 
 def is_running(key: str) -> bool:
-    with _lock:
-        return key in _running
+    return JOBS.active(key) is not None

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from modules import shared
 
-from lib_textinv.kit.host import EmbeddingInfo, Host, HostPaths, ModelFacts, Unavailable
+from lib_textinv.kit.host import BaseHost, EmbeddingInfo, HostPaths, ModelFacts, Unavailable
 from lib_textinv.kit.ids import SETTINGS_SECTION, TAB_ID, TAB_LABEL
 from lib_textinv.kit.progress import ForwardingProgress, Progress
 
@@ -76,7 +76,7 @@ def _family(m) -> str:
     return "unknown"
 
 
-class WebuiHost(Host):
+class WebuiHost(BaseHost):
     def __init__(self) -> None:
         super().__init__(kind="forge" if is_forge() else "webui")
         self._active: Progress | None = None

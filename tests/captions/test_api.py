@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from lib_textinv.captions import files as cf
 from lib_textinv.captions import routes as api_captions
-from lib_textinv.kit.host import Host, StandaloneHost
+from lib_textinv.kit.host import BaseHost, StandaloneHost
 from lib_textinv.kit.jobs import JOBS
 from tests.photos import write_photos
 
@@ -21,7 +21,7 @@ class Model:
         return [f"a photo {im.width}" for im in images]
 
 
-class CaptionHost(Host):
+class CaptionHost(BaseHost):
     def feature(self, name):
         return name == "caption", f"{name}: not here"
 

@@ -9,7 +9,7 @@ import pytest
 
 from lib_textinv.captions import captioning
 from lib_textinv.captions import files as cf
-from lib_textinv.kit.host import Host, Unavailable
+from lib_textinv.kit.host import BaseHost, Unavailable
 from lib_textinv.kit.progress import RecordingProgress
 from tests.photos import write_photos
 
@@ -161,7 +161,7 @@ def test_bad_arguments(folder, tmp_path):
         captioning.caption_folder(tmp_path / "empty", FakeModel())
 
 
-class CaptionHost(Host):
+class CaptionHost(BaseHost):
     def __init__(self, model):
         super().__init__(kind="test")
         self.model = model
@@ -188,4 +188,4 @@ def test_run_captioning_loads_model_once_and_releases(folder):
     with pytest.raises(Unavailable, match="deepbooru"):
         captioning.run_captioning(host, folder, source="deepbooru")
     with pytest.raises(Unavailable, match="standalone"):
-        captioning.run_captioning(Host(), folder)
+        captioning.run_captioning(BaseHost(), folder)

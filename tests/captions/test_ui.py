@@ -11,7 +11,7 @@ import pytest
 from lib_textinv.captions import files as cf
 from lib_textinv.captions import section as ui
 from lib_textinv.kit import templates as tpl
-from lib_textinv.kit.host import EmbeddingInfo, Host, StandaloneHost
+from lib_textinv.kit.host import BaseHost, EmbeddingInfo, StandaloneHost
 from lib_textinv.kit.tab_context import TabContext
 from tests.photos import write_photos
 
@@ -103,7 +103,7 @@ def test_token_counts_with_host_tokenizer(folder):
         def count_tokens(self, text):
             return len(text.split())
 
-    class TokHost(Host):
+    class TokHost(BaseHost):
         def feature(self, name):
             return name == "tokenizer", "no"
 

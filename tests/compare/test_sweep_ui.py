@@ -19,13 +19,13 @@ from lib_textinv.compare.section import (
     on_pick_run,
     on_promote,
 )
-from lib_textinv.kit.host import Host, HostPaths, ModelFacts, StandaloneHost
+from lib_textinv.kit.host import BaseHost, HostPaths, ModelFacts, StandaloneHost
 from lib_textinv.kit.tab_context import TabContext
 from tests.embfiles import write_pt, write_training_run
 from tests.sweep_fakes import FakeSweepHost
 
 
-class WebuiLikeHost(FakeSweepHost, Host):
+class WebuiLikeHost(FakeSweepHost, BaseHost):
     """The fake sweep host plus the Host facts the section reads."""
 
     def __init__(self, tmp_path, **kw):
@@ -33,7 +33,7 @@ class WebuiLikeHost(FakeSweepHost, Host):
         self.emb_dir = tmp_path / "embeddings"
         self.emb_dir.mkdir(exist_ok=True)
         FakeSweepHost.__init__(self, tmp_path / "out", self.emb_dir, **kw)
-        Host.__init__(self, kind="webui")
+        BaseHost.__init__(self, kind="webui")
 
     def paths(self):
         return HostPaths(embeddings_dir=str(self.emb_dir), ti_log_dir=str(self.log))

@@ -14,11 +14,11 @@ from lib_textinv.embedding.create import create
 from lib_textinv.embedding.init_text import ClipBpeCounter
 from lib_textinv.embedding.names import webui_sanitise
 from lib_textinv.kit.embedding_file import load_embedding
-from lib_textinv.kit.host import EmbeddingInfo, Host, HostPaths, ModelFacts, Unavailable
+from lib_textinv.kit.host import BaseHost, EmbeddingInfo, HostPaths, ModelFacts, Unavailable
 from tests.embfiles import write_pt
 
 
-class FakeWebui(Host):
+class FakeWebui(BaseHost):
     """The operations create.py needs, with the webui's semantics (webui-api.md §3.4, §3.5, §3.17)."""
 
     def __init__(self, emb_dir: Path, family: str = "SD1", width: int = 768) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib_textinv.kit.host import Host, ModelFacts
+from lib_textinv.kit.host import BaseHost, ModelFacts
 from lib_textinv.kit.ids import elem_id
 from lib_textinv.tab import SECTIONS, build_tab
 
@@ -23,7 +23,7 @@ GATED = {
 NOTES = ["emb-create-unavailable", "train-unavailable", "compare-unavailable", "scores-unavailable"]
 
 
-class LateModelHost(Host):
+class LateModelHost(BaseHost):
     """Like the webui at start-up: no model yet, then one loads."""
 
     def __init__(self):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from lib_textinv.kit.host import Host, HostPaths, ModelFacts
+from lib_textinv.kit.host import BaseHost, HostPaths, ModelFacts
 from lib_textinv.scores import scoring
 from lib_textinv.scores import section as ui_scores
 from lib_textinv.scores.scores_csv import read_scores_csv
@@ -25,7 +25,7 @@ from tests.tinyclip import tiny_clip
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "brick", "grass")
 
 
-class ScoreHost(Host):
+class ScoreHost(BaseHost):
     def __init__(self, root: Path):
         super().__init__(kind="test", settings={"textinv_clip_batch_size": 4})
         self.root = root
@@ -220,7 +220,7 @@ def test_prescore_handler_and_missing_parts(world):
     assert report.recommendation.step == min(state.flat_steps)
     assert "fixed-batch loss" in report.recommendation.rule
     # a standalone host: no model → reasons, not crashes
-    plain = Host()
+    plain = BaseHost()
     assert "Pick a training run" in ui_scores.on_prescore("", "", "", host=plain)[2]
     msg = ui_scores.on_prescore(str(run), "", "", host=plain)[2]
     assert "needs the webui" in msg
@@ -239,7 +239,7 @@ def test_build_inside_blocks(world):
         ui_scores.build(ctx)
     assert "score_preselected_steps" in ctx.extra
     with gr.Blocks():
-        ui_scores.build(TabContext(host=Host()))  # standalone: no Compare components, disabled
+        ui_scores.build(TabContext(host=BaseHost()))  # standalone: no Compare components, disabled
 
 
 def test_api_score_job(world):

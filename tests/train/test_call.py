@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lib_textinv.kit.host import EmbeddingInfo, Host, HostPaths, ModelFacts
+from lib_textinv.kit.host import BaseHost, EmbeddingInfo, HostPaths, ModelFacts
 from lib_textinv.kit.progress import Progress, RecordingProgress
 from lib_textinv.train.call import (
     PARAMETERS,
@@ -191,7 +191,7 @@ def _vec():
     return torch.zeros(2, 768)
 
 
-class FakeTrainHost(Host):
+class FakeTrainHost(BaseHost):
     """A TrainHost over FakeWebui, calling it exactly as the bridge will: positional arguments."""
 
     def __init__(
