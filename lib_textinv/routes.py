@@ -1,4 +1,4 @@
-"""HTTP routes under ``/textinv/v1``: core routes here, one ``api_<feature>`` module per feature.
+"""HTTP routes under ``/textinv/v1``: status and jobs here, each step's own in ``<step>/routes.py``.
 
 The webui protects its ``/sdapi`` routes with HTTP basic auth when ``--api-auth`` is set
 (modules/api/api.py:274-277, ``auth`` at :298-304); routes added straight onto the app are not
@@ -7,27 +7,35 @@ covered, so ``mount`` applies the same check to every route of ours.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from lib_textinv.kit.host import Host
+from lib_textinv.captions import routes as captions_routes
+from lib_textinv.compare import routes as compare_routes
+from lib_textinv.crop import routes as crop_routes
+from lib_textinv.dataset import routes as dataset_routes
+from lib_textinv.embedding import routes as embedding_routes
+from lib_textinv.kit.host import FEATURES, Host
+from lib_textinv.kit.http_errors import GuardedRoute
 from lib_textinv.kit.ids import API_PREFIX
 from lib_textinv.kit.jobs import JOBS
+from lib_textinv.scores import routes as scores_routes
+from lib_textinv.train import routes as train_routes
 
 logger = logging.getLogger(__name__)
 
-FEATURE_ROUTES = (
-    "lib_textinv.dataset.routes",
-    "lib_textinv.crop.routes",
-    "lib_textinv.captions.routes",
-    "lib_textinv.embedding.routes",
-    "lib_textinv.train.routes",
-    "lib_textinv.compare.routes",
-    "lib_textinv.scores.routes",
+# Each step's ``add_routes(router, host)``, in the workflow's order.
+STEP_ROUTES = (
+    dataset_routes.add_routes,
+    crop_routes.add_routes,
+    captions_routes.add_routes,
+    embedding_routes.add_routes,
+    train_routes.add_routes,
+    compare_routes.add_routes,
+    scores_routes.add_routes,
 )
 
 
@@ -57,7 +65,7 @@ def basic_auth(credentials: dict[str, str]):
 
 
 def build_router(host: Host):
-    router = APIRouter()
+    router = APIRouter(route_class=GuardedRoute)
 
     @router.get("/status")
     def status() -> dict:
@@ -66,8 +74,7 @@ def build_router(host: Host):
             "host": host.kind,
             "model": facts.__dict__,
             "features": {
-                name: dict(zip(("available", "reason"), host.feature(name), strict=True))
-                for name in ("caption", "deepbooru", "tokenizer", "create", "train", "generate", "upscale")
+                name: dict(zip(("available", "reason"), host.feature(name), strict=True)) for name in FEATURES
             },
         }
 
@@ -83,20 +90,13 @@ def build_router(host: Host):
         j = JOBS.get(job_id)
         if j is None:
             raise HTTPException(status_code=404, detail=f"no job {job_id}")
-        if j.status in ("queued", "running"):
+        if j.active:
             j.progress.cancel()
             host.interrupt()
         return j.to_dict()
 
-    for name in FEATURE_ROUTES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            logger.warning("textinv: %s is not installed; its routes are skipped", name)
-            continue
-        module.add_routes(router, host)
+    for add_routes in STEP_ROUTES:
+        add_routes(router, host)
     return router
 
 

@@ -1,28 +1,37 @@
 """The tab: a status line, the workflow bar (folders and embedding carried between sections), and
-one sub-tab per step of the workflow, each built by its own ``ui_<section>`` module."""
+one sub-tab per step of the workflow, each built by its step's ``section.build``."""
 
 from __future__ import annotations
 
 import html
-import importlib
 import logging
+from collections.abc import Callable
 
+from lib_textinv.captions import section as captions_section
+from lib_textinv.compare import section as compare_section
+from lib_textinv.crop import section as crop_section
+from lib_textinv.dataset import section as dataset_section
+from lib_textinv.embedding import section as embedding_section
 from lib_textinv.kit import gates as ui_gates
 from lib_textinv.kit import ui_config_keys
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.ids import elem_id
 from lib_textinv.kit.tab_context import TabContext
+from lib_textinv.scores import section as scores_section
+from lib_textinv.train import section as train_section
 
 logger = logging.getLogger(__name__)
 
-# (label, key, modules building it) in the workflow's order.
-SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("Dataset", "dataset", ("lib_textinv.dataset.section",)),
-    ("Crop", "crop", ("lib_textinv.crop.section",)),
-    ("Captions", "captions", ("lib_textinv.captions.section",)),
-    ("Embedding", "embedding", ("lib_textinv.embedding.section",)),
-    ("Train", "train", ("lib_textinv.train.section",)),
-    ("Compare", "compare", ("lib_textinv.compare.section", "lib_textinv.scores.section")),
+Builder = Callable[[TabContext], None]
+
+# (label, key, what builds it) in the workflow's order.
+SECTIONS: list[tuple[str, str, tuple[Builder, ...]]] = [
+    ("Dataset", "dataset", (dataset_section.build,)),
+    ("Crop", "crop", (crop_section.build,)),
+    ("Captions", "captions", (captions_section.build,)),
+    ("Embedding", "embedding", (embedding_section.build,)),
+    ("Train", "train", (train_section.build,)),
+    ("Compare", "compare", (compare_section.build, scores_section.build)),
 ]
 
 
@@ -52,15 +61,15 @@ def model_size(host: Host):
     )
 
 
-def _build_section(ctx: TabContext, modules: tuple[str, ...]) -> None:
+def _build_section(ctx: TabContext, builders: tuple[Builder, ...]) -> None:
     import gradio as gr
 
-    for name in modules:
+    for build in builders:
         try:
-            importlib.import_module(name).build(ctx)
+            build(ctx)
         # One broken section must not take the whole tab (and the webui's UI) down with it.
         except Exception as e:
-            logger.exception("textinv: building %s failed", name)
+            logger.exception("textinv: building %s failed", build.__module__)
             gr.HTML(
                 f'<div class="textinv-summary textinv-bad">This section failed to load: '
                 f"{html.escape(type(e).__name__)}: {html.escape(str(e))}</div>"
@@ -90,9 +99,9 @@ def build_tab(host: Host):
             )
             tabs = []
             with gr.Tabs(elem_id=elem_id("sections")):
-                for label, key, modules in SECTIONS:
+                for label, key, builders in SECTIONS:
                     with gr.Tab(label, id=key, elem_id=elem_id(f"section-{key}")) as tab:
-                        _build_section(ctx, modules)
+                        _build_section(ctx, builders)
                     tabs.append(tab)
         # The webui builds the tab before its checkpoint has loaded, and checkpoints change: the
         # status line and the feature-gated buttons are refreshed per page load and section switch.
@@ -107,7 +116,6 @@ def build_tab(host: Host):
                 lambda: [model_size(host)] * len(ctx.model_sized), inputs=None, outputs=ctx.model_sized
             )
         for tab in tabs:
-            if hasattr(tab, "select"):
-                tab.select(refresh, inputs=None, outputs=[status, *gated])
+            tab.select(refresh, inputs=None, outputs=[status, *gated])
     ui_config_keys.opt_out(blocks.blocks.values(), always=[*ctx.model_sized, *ctx.per_start])
     return blocks

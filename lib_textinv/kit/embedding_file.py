@@ -136,21 +136,3 @@ def check_width(emb: EmbeddingData, expected_width: int | None) -> str | None:
             f"(trained for another model family)"
         )
     return None
-
-
-def webui_payload(
-    vectors,
-    name: str,
-    step: int | None,
-    sd_checkpoint: str | None = None,
-    sd_checkpoint_name: str | None = None,
-) -> dict:
-    """The dict the webui's ``Embedding.save`` writes (textual_inversion.py:54-71)."""
-    return {
-        "string_to_token": {"*": 265},
-        "string_to_param": {"*": vectors},
-        "name": name,
-        "step": step,
-        "sd_checkpoint": sd_checkpoint,
-        "sd_checkpoint_name": sd_checkpoint_name,
-    }
