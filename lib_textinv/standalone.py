@@ -12,6 +12,7 @@ from lib_textinv.kit.host import StandaloneHost
 
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger(__name__)
+_PATCHED: set = set()  # our own TemplateResponse wrappers (patch once per process)
 
 
 def head_html() -> str:
@@ -32,7 +33,7 @@ def patch_template_response() -> None:
     import gradio.routes
 
     original = gradio.routes.templates.TemplateResponse
-    if getattr(original, "_textinv", False):
+    if original in _PATCHED:
         return
 
     def template_response(*args, **kwargs):
@@ -42,7 +43,7 @@ def patch_template_response() -> None:
         res.init_headers()
         return res
 
-    template_response._textinv = True
+    _PATCHED.add(template_response)
     gradio.routes.templates.TemplateResponse = template_response
 
 

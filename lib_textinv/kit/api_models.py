@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 
 PYDANTIC_2 = int(pydantic.VERSION.split(".")[0]) >= 2
+# The other major version's names, unknown to the type checker's installed pydantic.
+_pd: Any = pydantic
 
 
 def Field(default: Any = ..., *, pattern: str | None = None, **kw: Any) -> Any:
@@ -32,18 +34,18 @@ if PYDANTIC_2:
     class Model(pydantic.BaseModel):
         """Unknown fields are refused (a misspelled "widht" is a 422, not silently ignored)."""
 
-        model_config = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
+        model_config = _pd.ConfigDict(extra="forbid", allow_inf_nan=False)
 
         def as_dict(self) -> dict[str, Any]:
-            return self.model_dump()
+            return cast(Any, self).model_dump()
 
     def field_check(*fields: str) -> Callable[[Callable[..., Any]], Any]:
         """A per-field check ``fn(cls, value) -> value`` (raise ``ValueError`` to refuse)."""
-        return lambda fn: pydantic.field_validator(*fields)(classmethod(fn))  # type: ignore[arg-type]
+        return lambda fn: _pd.field_validator(*fields)(classmethod(fn))
 
 else:
 
-    class Model(pydantic.BaseModel):  # type: ignore[no-redef]
+    class Model(pydantic.BaseModel):  # type: ignore[no-redef]  # one of two definitions
         """Unknown fields are refused (a misspelled "widht" is a 422, not silently ignored)."""
 
         class Config:
@@ -60,6 +62,6 @@ else:
         def as_dict(self) -> dict[str, Any]:
             return self.dict()
 
-    def field_check(*fields: str) -> Callable[[Callable[..., Any]], Any]:  # type: ignore[misc]
+    def field_check(*fields: str) -> Callable[[Callable[..., Any]], Any]:
         """A per-field check ``fn(cls, value) -> value`` (raise ``ValueError`` to refuse)."""
         return pydantic.validator(*fields, allow_reuse=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -66,7 +66,7 @@ def is_same_or_inside(child: str | os.PathLike, parent: str | os.PathLike) -> bo
 
 
 def check_output_dir(
-    source_dir: str | os.PathLike, dest_dir: str | os.PathLike, source_files: list[str | os.PathLike] = ()
+    source_dir: str | os.PathLike, dest_dir: str | os.PathLike, source_files: Sequence[str | os.PathLike] = ()
 ) -> Path:
     """Return the resolved destination, or raise ``UnsafeDestination`` when it is the source
     folder itself or a path that would overwrite one of ``source_files``."""
