@@ -103,3 +103,21 @@ def host(bridge):
 def db(webui):
     """The double's embedding database (``sd_hijack.model_hijack.embedding_db``)."""
     return webui.sd_hijack.model_hijack.embedding_db
+
+
+def pytest_collection_modifyitems(items):
+    """``-m api``: the tests that drive our HTTP routes (run again under pydantic 2 by .ci/run)."""
+    for item in items:
+        source = getattr(item.module, "__file__", "") or ""
+        if source.endswith(".py") and _drives_routes(source):
+            item.add_marker(pytest.mark.api)
+
+
+_ROUTE_MODULES: dict[str, bool] = {}
+
+
+def _drives_routes(path: str) -> bool:
+    if path not in _ROUTE_MODULES:
+        text = Path(path).read_text(encoding="utf-8")
+        _ROUTE_MODULES[path] = "TestClient" in text or "api_client" in text
+    return _ROUTE_MODULES[path]
