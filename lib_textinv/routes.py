@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from lib_textinv.captions import routes as captions_routes
@@ -26,6 +26,7 @@ from lib_textinv.scores import routes as scores_routes
 from lib_textinv.train import routes as train_routes
 
 logger = logging.getLogger(__name__)
+MAX_WAIT_SECONDS = 60  # one long poll of GET /jobs/{id}?wait=
 
 # Each step's ``add_routes(router, host)``, in the workflow's order.
 STEP_ROUTES = (
@@ -79,10 +80,13 @@ def build_router(host: Host):
         }
 
     @router.get("/jobs/{job_id}")
-    def job(job_id: str) -> dict:
+    def job(job_id: str, wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS)) -> dict:
+        """With ``wait``, answer when the job ends or after that many seconds (long polling)."""
         j = JOBS.get(job_id)
         if j is None:
             raise HTTPException(status_code=404, detail=f"no job {job_id}")
+        if wait:
+            j.ended.wait(wait)
         return j.to_dict()
 
     @router.delete("/jobs/{job_id}")

@@ -18,16 +18,16 @@ def unique_name(prefix: str) -> str:
 
 
 def wait_job(client: httpx.Client, job_id: str, timeout: float) -> dict:
-    """Poll ``GET /jobs/{id}`` until the job has finished or ``timeout`` seconds have passed."""
+    """Long-poll ``GET /jobs/{id}?wait=`` (the server answers when the job ends) until it has
+    finished or ``timeout`` seconds have passed; never sleeps."""
     deadline = time.monotonic() + timeout
     last: dict = {}
-    while time.monotonic() < deadline:
-        r = client.get(f"{API}/jobs/{job_id}")
+    while (left := deadline - time.monotonic()) > 0:
+        r = client.get(f"{API}/jobs/{job_id}", params={"wait": min(left, 60)}, timeout=min(left, 60) + 30)
         assert r.status_code == 200, r.text
         last = r.json()
         if last["status"] in FINISHED:
             return last
-        time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not finish within {timeout:.0f} s; last state: {last}")
 
 

@@ -191,3 +191,16 @@ def test_our_error_kinds_are_answered_with_their_status_not_500():
     r = client.get("/long")
     assert r.status_code == 400 and "longer than the file system allows" in r.json()["detail"]
     assert client.get("/bug").status_code == 500
+
+
+def test_get_with_wait_answers_when_the_job_ends():
+    """Long polling: ``?wait=`` returns the ended job without the client sleeping."""
+    host = InterruptHost()
+    client = api_client(host)
+    started, release = threading.Event(), threading.Event()
+    job = longwork.start(host, "test-wait", "long", blocking_work(started, release))
+    assert started.wait(BOUND)
+    assert client.get(f"{API_PREFIX}/jobs/{job.id}", params={"wait": 0.05}).json()["status"] == "running"
+    release.set()
+    assert client.get(f"{API_PREFIX}/jobs/{job.id}", params={"wait": BOUND}).json()["status"] == "done"
+    assert client.get(f"{API_PREFIX}/jobs/{job.id}", params={"wait": 3600}).status_code == 422

@@ -57,6 +57,16 @@ def tab():
     return host, blocks, ids
 
 
+@pytest.fixture(autouse=True)
+def no_model_yet(tab):
+    """Each test starts, and ends even when it fails, with the model not loaded: the tab is built
+    once per module, so its host's state would otherwise leak into the next test."""
+    host = tab[0]
+    host.loaded = False
+    yield
+    host.loaded = False
+
+
 def refresh_results(blocks, index: int) -> dict[int, object]:
     dep = blocks.dependencies[index]
     return dict(zip(dep["outputs"], blocks.fns[index].fn(), strict=True))
@@ -86,7 +96,6 @@ def test_buttons_follow_the_model_on_page_load(tab):
         upd = after[ids[elem_id(note)]]
         assert (upd["value"], upd["visible"]) == ("", False), note
     assert "Model:" in after[ids[elem_id("status")]]  # the status line too
-    host.loaded = False
 
 
 def test_opening_any_section_refreshes_too(tab):
@@ -101,7 +110,6 @@ def test_opening_any_section_refreshes_too(tab):
     host.loaded = True
     out = refresh_results(blocks, selects[-1])
     assert out[ids[elem_id("compare-generate")]]["interactive"] is True
-    host.loaded = False
 
 
 def test_model_sized_inputs_take_the_models_size_on_page_load(tab):
