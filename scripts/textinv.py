@@ -2,8 +2,8 @@
 
 from modules import script_callbacks
 
-from lib_textinv.webui import bridge as webui
+from lib_textinv.webui import callbacks
 
-script_callbacks.on_ui_tabs(webui.on_ui_tabs)
-script_callbacks.on_ui_settings(webui.on_ui_settings)
-script_callbacks.on_app_started(webui.on_app_started)
+script_callbacks.on_ui_tabs(callbacks.on_ui_tabs)
+script_callbacks.on_ui_settings(callbacks.on_ui_settings)
+script_callbacks.on_app_started(callbacks.on_app_started)

@@ -86,12 +86,14 @@ def webui(tmp_path, monkeypatch):
 
 @pytest.fixture
 def bridge(webui):
-    """``lib_textinv.webui.bridge`` over the contract double, with a fresh host for each test."""
-    from lib_textinv.webui import bridge as bridge_module
+    """The webui bridge as scripts/textinv.py registers it (``lib_textinv.webui.callbacks``: the
+    tab, settings and routes callbacks and ``host()``) over the contract double, with a fresh
+    host for each test."""
+    from lib_textinv.webui import callbacks
 
-    bridge_module.HOST = None
-    yield bridge_module
-    bridge_module.HOST = None
+    callbacks.HOST = None
+    yield callbacks
+    callbacks.HOST = None
 
 
 @pytest.fixture
