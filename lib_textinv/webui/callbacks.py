@@ -1,5 +1,6 @@
 """What scripts/textinv.py registers with the webui: the tab, the settings section and the API
-routes, all served by one ``WebuiHost`` per process."""
+routes, all served by one ``WebuiHost`` per process (docs/webui-contract.md §2 callbacks, §3
+settings, §5 routes and --api-auth)."""
 
 from __future__ import annotations
 

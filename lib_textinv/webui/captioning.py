@@ -1,5 +1,6 @@
 """Captions from the webui's own BLIP interrogator (in batches) and DeepBooru tags, loaded once for
-a run and released afterwards as the webui's "keep models in memory" setting says."""
+a run and released afterwards as the webui's "keep models in memory" setting says
+(docs/webui-contract.md §20)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 from modules import shared
 
-BLIP_SIZE = 384  # modules/interrogate.py blip_image_eval_size
-# CLIP's normalisation, as the webui's BLIP transform uses it (modules/interrogate.py).
+BLIP_SIZE = 384  # blip_image_eval_size, modules/interrogate.py:15
+# CLIP's normalisation, as the webui's BLIP transform uses it (modules/interrogate.py:177).
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 

@@ -1,5 +1,6 @@
 """The webui's embedding database and text encoder: list, create and reload embeddings, count
-tokens as the prompt box does, and read the raw token table (SD1/SD2)."""
+tokens as the prompt box does, and read the raw token table (SD1/SD2). docs/webui-contract.md
+§9 text encoder, §10 embedding database, §11 creating an embedding."""
 
 from __future__ import annotations
 
@@ -108,6 +109,6 @@ def token_table() -> WebuiTokenTable:
     cond = getattr(loaded_model(), "cond_stage_model", None)
     if cond is None:
         raise Unavailable("no model with a text encoder is loaded")
-    if not hasattr(cond, "wrapped"):  # SDXL's GeneralConditioner (sd_hijack.py:205-229)
+    if not hasattr(cond, "wrapped"):  # SDXL's GeneralConditioner (modules/sd_hijack.py:205-230)
         raise Unavailable("token norms need an SD1/SD2 text encoder; this model has several")
     return WebuiTokenTable(cond)

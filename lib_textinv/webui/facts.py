@@ -1,5 +1,6 @@
 """What the webui around us is: its version, Forge or AUTOMATIC1111, the loaded model's family and
-what it allows, the folders it uses and its options. Reads only; never loads a model."""
+what it allows, the folders it uses and its options. Reads only; never loads a model.
+(docs/webui-contract.md §1 version and Forge, §8 model and folders, §22 what Forge lacks.)"""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def paths() -> HostPaths:
     opts, cmd = shared.opts, shared.cmd_opts
     return HostPaths(
         embeddings_dir=getattr(cmd, "embeddings_dir", None),
-        # The Train tab's default log directory, relative to the process cwd (modules/ui.py:950).
+        # The Train tab's default log directory, relative to the process cwd (modules/ui.py:962).
         ti_log_dir=os.path.abspath("textual_inversion"),
         templates_dir=getattr(cmd, "textual_inversion_templates_dir", None),
         outdir_samples=getattr(opts, "outdir_samples", "") or getattr(opts, "outdir_txt2img_samples", None),

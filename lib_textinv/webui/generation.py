@@ -1,5 +1,6 @@
 """txt2img for the step sweep: one batch with a prompt and a seed per image, the user's saved
-txt2img defaults, saving images and grids where the webui saves them, and its labelled grids."""
+txt2img defaults, saving images and grids where the webui saves them, and its labelled grids
+(docs/webui-contract.md §4 ui-config.json, §16 one batch, §17 images and grids, §18 samplers)."""
 
 from __future__ import annotations
 
@@ -80,8 +81,8 @@ def generate(prompts: list[str], seeds: list[int], params: Any) -> list[tuple[An
         processed = processing.process_images(p)
     # Interrupt and Skip stop the sampler early: the half-sampled batch that comes back is not
     # kept as finished cells. "Stop after the current image" (the Interrupt button once a job
-    # counts more than one step, ui_toprow.py:105-110) lets a started batch finish, but one
-    # not yet started comes back empty (processing.py:938-939); the sweep stops either way.
+    # counts more than one step, modules/ui_toprow.py:105-110) lets a started batch finish, but one
+    # not yet started comes back empty (modules/processing.py:938-939); the sweep stops either way.
     state = shared.state
     if state.interrupted or getattr(state, "skipped", False):
         raise Cancelled("interrupted" if state.interrupted else "skipped")

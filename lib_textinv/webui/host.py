@@ -3,7 +3,8 @@
 Each method hands over to the module of this package that adapts that part of the webui; every
 method of every role is defined here (tests/kit/test_host_contract.py checks it), so nothing
 falls through to ``BaseHost``'s "unavailable" answers by accident. Forge loads the tab; features
-it removed (training, creating embeddings) report why they are unavailable.
+it removed (training, creating embeddings) report why they are unavailable (docs/webui-contract.md
+§22).
 """
 
 from __future__ import annotations

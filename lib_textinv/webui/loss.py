@@ -1,5 +1,6 @@
 """The fixed-batch denoising loss through the loaded SD1/SD2 model (Scores): VAE latents of the
-training images, then ``p_losses`` with the embedding's vectors registered under a probe token."""
+training images, then ``p_losses`` with the embedding's vectors registered under a probe token
+(docs/webui-contract.md §19 fixed-batch loss)."""
 
 from __future__ import annotations
 

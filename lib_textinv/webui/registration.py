@@ -1,5 +1,6 @@
 """A sweep's checkpoints registered in memory under their own tokens, hiding (and afterwards
-restoring) a user's embedding of the same name. Nothing is written to the embeddings folder."""
+restoring) a user's embedding of the same name. Nothing is written to the embeddings folder
+(docs/webui-contract.md §10 embedding database, §16 checkpoints side by side)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ class SweepRegistry:
 
     def is_registered(self, token: str, path: str) -> bool:
         """Whether ``token`` is still our entry for ``path``: an Extra Networks refresh reloads the
-        database without the queue lock (ui_extra_networks_textual_inversion.py:13,
-        textual_inversion.py:212-224) and drops it mid-sweep."""
+        database without the queue lock (modules/ui_extra_networks_textual_inversion.py:12-13,
+        modules/textual_inversion/textual_inversion.py:223-225) and drops it mid-sweep."""
         db = embedding_db()
         emb = db.word_embeddings.get(token) if db is not None else None
         return emb is not None and getattr(emb, "filename", None) == path

@@ -1,6 +1,7 @@
 """The webui's own Train-tab call, and what it hides: it reports errors raised inside its training
 loop through ``errors.report`` and returns normally, so the bridge records the console text, the
-step reached and the interrupt flag for ``train.call.judge_outcome`` to decide what happened."""
+step reached and the interrupt flag for the train step to judge what happened
+(docs/webui-contract.md §12 training call, §14 files written by training)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ MIRROR_EVERY_S = 0.5
 
 
 def templates() -> dict[str, str]:
-    """The training prompt templates by file name (textual_inversion.py:23-36)."""
+    """The training prompt templates by file name (modules/textual_inversion/textual_inversion.py:23-36)."""
     try:
         from modules.textual_inversion import textual_inversion as ti
     except ImportError:

@@ -1,4 +1,5 @@
-"""The webui's upscalers, for the Crop section's resize to the training size."""
+"""The webui's upscalers, for the Crop section's resize to the training size
+(docs/webui-contract.md §21)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from modules import shared
 
 def list_upscalers() -> list[str]:
     """``shared.sd_upscalers`` by name, without "None": images.resize_image treats it as plain
-    Lanczos (modules/images.py:269-270), which the Crop section already offers as "Lanczos"."""
+    Lanczos (modules/images.py:270-271), which the Crop section already offers as "Lanczos"."""
     return [u.name for u in getattr(shared, "sd_upscalers", []) if u.name not in (None, "None")]
 
 

@@ -1,5 +1,6 @@
 """Our long work as a webui job: under its queue lock (never beside a txt2img), with its job state
-and task id, so the webui's progress bar and Interrupt button work on it."""
+and task id, so the webui's progress bar and Interrupt button work on it (docs/webui-contract.md
+§6 queue lock, §7 job state and Interrupt)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ T = TypeVar("T")
 
 def stop_requested(state: Any) -> bool:
     """The webui's Interrupt: at once (``interrupted``) or after the current image
-    (``stopping_generation``, 1.8+; modules/shared_state.py)."""
+    (``stopping_generation``, 1.8+; modules/shared_state.py:83-85)."""
     return bool(state.interrupted or getattr(state, "stopping_generation", False))
 
 

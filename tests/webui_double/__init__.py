@@ -1,7 +1,7 @@
 """A contract double of the AUTOMATIC1111 webui v1.10.1 ``modules`` package.
 
-It follows the real signatures and behaviours our bridge relies on (each file cites the source
-lines it mirrors, per ../shared/webui-api.md) and is stricter where that catches our bugs: the
+It follows the real signatures and behaviours our bridge relies on (docs/webui-contract.md; each
+file cites the v1.10.1 source lines it mirrors) and is stricter where that catches our bugs: the
 queue lock raises on re-entry instead of deadlocking. ``install()`` puts it on ``sys.path``.
 """
 

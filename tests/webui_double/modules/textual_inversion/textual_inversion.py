@@ -6,9 +6,10 @@ without ``force_reload`` happens only when an embeddings folder's mtime changed 
 :212-222); ``register_embedding_by_name`` tokenizes the name with ``model.cond_stage_model`` and
 removes the old ``ids_lookup`` entry by ``Embedding.name`` (:129-150, the stale-entry trap);
 ``create_embedding`` argument order and errors (:259-284); ``train_embedding``'s 30 positional
-parameters (:400) with the off-by-one checkpoint step and the swallowed in-loop error (§0.5,
-§3.8). The "model" is a deterministic stand-in (modules/_tiny_model.py). torch is imported lazily
-(the real webui has it loaded already) so start-up tests see only our own imports.
+parameters (:400) with the off-by-one checkpoint step and the swallowed in-loop error (:679-680;
+docs/webui-contract.md §12, §14). The "model" is a deterministic stand-in (modules/_tiny_model.py).
+torch is imported lazily (the real webui has it loaded already) so start-up tests see only our own
+imports.
 """
 
 from __future__ import annotations
@@ -334,7 +335,7 @@ def train_embedding(
             state.job_no = embedding.step
         filename = os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
         embedding.save(filename)
-    except Exception as e:  # the real function swallows in-loop errors (§0.5)
+    except Exception as e:  # the real function swallows in-loop errors (:679-680)
         print(f"Error training embedding: {e}")
     return embedding, os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
 
