@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lib_textinv.dataset.upright import upright_size
 from lib_textinv.kit.images import (
     ACCEPTED_FORMATS,
     DEFAULT_MAX_PIXELS,
@@ -229,39 +230,34 @@ def _dhash(im) -> int:
     return bits
 
 
-def scan_file(path: Path, opts: ScanOptions) -> FileReport:
-    """Inspect one file; every failure becomes a Problem, nothing is raised."""
+def _read_head(path: Path, rep: FileReport) -> bytes | None:
+    """The file's first bytes (to name what a non-image is), or None with the reason recorded."""
+    try:
+        rep.size_bytes = path.stat().st_size
+        if rep.size_bytes == 0:
+            rep.add("empty", REFUSED, "zero bytes: the file is empty")
+            return None
+        with open(path, "rb") as f:
+            return f.read(64)
+    except FileNotFoundError:
+        rep.add("missing", REFUSED, "cannot be read: the file does not exist (broken link?)")
+    except PermissionError:
+        rep.add("unreadable", REFUSED, "cannot be read: permission denied")
+    except OSError as e:
+        rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
+    return None
+
+
+def _open(path: Path, head: bytes, rep: FileReport):
+    """The opened (not yet decoded) image, or None with the reason recorded."""
     import warnings
 
     from PIL import Image, UnidentifiedImageError
 
-    rep = FileReport(name=path.name, path=str(path))
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        rep.add("missing", REFUSED, "cannot be read: the file does not exist (broken link?)")
-        return rep
-    except OSError as e:
-        rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
-        return rep
-    rep.size_bytes = st.st_size
-    if st.st_size == 0:
-        rep.add("empty", REFUSED, "zero bytes: the file is empty")
-        return rep
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except PermissionError:
-        rep.add("unreadable", REFUSED, "cannot be read: permission denied")
-        return rep
-    except OSError as e:
-        rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
-        return rep
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PIL's DecompressionBombWarning: our own limit follows
-            im = Image.open(path, formats=ACCEPTED_FORMATS)
+            return Image.open(path, formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError:
         size = _header_size(path)
         dims = f"{size[0]}×{size[1]} ({size[0] * size[1] / 1e6:.0f} MP)" if size else "the picture"
@@ -270,73 +266,95 @@ def scan_file(path: Path, opts: ScanOptions) -> FileReport:
             REFUSED,
             f"{dims} is above the pixel limit: refused without decoding (decompression-bomb guard)",
         )
-        return rep
     except UnidentifiedImageError:
         what = _sniff(head)
         if what in ("a PNG", "a JPEG", "a GIF"):  # right signature, unreadable header
-            code = "truncated" if st.st_size < 1024 else "corrupt"
-            word = "truncated" if code == "truncated" else "corrupt"
-            rep.add(
-                code,
-                REFUSED,
-                f"{word}: starts like {what} ({st.st_size} bytes) but its header cannot be read",
-            )
+            word = "truncated" if rep.size_bytes < 1024 else "corrupt"
+            msg = f"{word}: starts like {what} ({rep.size_bytes} bytes) but its header cannot be read"
+            rep.add(word, REFUSED, msg)
         else:
             rep.add("not_image", REFUSED, f"not an image: the content looks like {what}")
-        return rep
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         code, msg = _decode_error(e)
         rep.add(code, REFUSED, msg)
+    return None
+
+
+# What each image extension promises (a .jpg holding a PNG is worth a warning).
+EXTENSION_FORMATS = {
+    "jpg": "JPEG",
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tif": "TIFF",
+    "tiff": "TIFF",
+}
+
+
+def _raw_mode(im) -> str:
+    """The decoder's raw mode: PIL opens 16-bit grey PNGs as mode "I", the raw mode says I;16."""
+    raw = im.tile[0][3] if im.tile and len(im.tile[0]) > 3 else None
+    raw = raw[0] if isinstance(raw, tuple) else raw
+    if im.mode == "I" and isinstance(raw, str) and raw.startswith("I;16"):
+        return "I;16"
+    return im.mode
+
+
+def _decode(im, rep: FileReport, opts: ScanOptions) -> tuple[str, int] | None:
+    """Header facts, then decode every byte (a JPEG at 1/8 scale): (mode, EXIF orientation), or
+    None with the reason recorded."""
+    import warnings
+
+    rep.format, rep.mode = im.format or "", im.mode
+    rep.width, rep.height = im.size
+    rep.frames = int(getattr(im, "n_frames", 1) or 1)
+    mode = _raw_mode(im)
+    if rep.width * rep.height > opts.max_pixels:
+        rep.add(
+            "too_large",
+            REFUSED,
+            f"{rep.width}×{rep.height} ({rep.width * rep.height / 1e6:.0f} MP) is above the "
+            f"{opts.max_pixels / 1e6:.0f} MP pixel limit: refused without decoding "
+            "(decompression-bomb guard)",
+        )
+        return None
+    ext = Path(rep.name).suffix.lower().lstrip(".")
+    expected = EXTENSION_FORMATS.get(ext)
+    if expected and rep.format and expected != rep.format:
+        rep.add("wrong_extension", WARNING, f"named .{ext} but the content is {rep.format}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if im.format == "JPEG":
+                im.draft("RGB", (256, 256))  # DCT scaling: decodes every byte, ~8× fewer pixels
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
+        code, msg = _decode_error(e)
+        rep.add(code, REFUSED, msg)
+        return None
+    # After load(): PNG's getexif() loads the image itself and would hide a decode error.
+    return mode, exif_orientation(im)
+
+
+def scan_file(path: Path, opts: ScanOptions) -> FileReport:
+    """Inspect one file; every failure becomes a Problem, nothing is raised."""
+    rep = FileReport(name=path.name, path=str(path))
+    head = _read_head(path, rep)
+    if head is None:
         return rep
-
+    im = _open(path, head, rep)
+    if im is None:
+        return rep
     with im:
-        rep.format, rep.mode = im.format or "", im.mode
-        rep.width, rep.height = im.size
-        rep.frames = int(getattr(im, "n_frames", 1) or 1)
-        # PIL opens 16-bit grey PNGs as mode "I"; the decoder's raw mode tells the real depth.
-        raw = im.tile[0][3] if im.tile and len(im.tile[0]) > 3 else None
-        raw = raw[0] if isinstance(raw, tuple) else raw
-        if rep.width * rep.height > opts.max_pixels:
-            rep.add(
-                "too_large",
-                REFUSED,
-                f"{rep.width}×{rep.height} ({rep.width * rep.height / 1e6:.0f} MP) is above the "
-                f"{opts.max_pixels / 1e6:.0f} MP pixel limit: refused without decoding "
-                "(decompression-bomb guard)",
-            )
+        decoded = _decode(im, rep, opts)
+        if decoded is None:
             return rep
-        ext = path.suffix.lower().lstrip(".")
-        expected = {
-            "jpg": "JPEG",
-            "jpeg": "JPEG",
-            "png": "PNG",
-            "webp": "WEBP",
-            "gif": "GIF",
-            "bmp": "BMP",
-            "tif": "TIFF",
-            "tiff": "TIFF",
-        }.get(ext)
-        if expected and rep.format and expected != rep.format:
-            rep.add("wrong_extension", WARNING, f"named .{ext} but the content is {rep.format}")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if im.format == "JPEG":
-                    im.draft("RGB", (256, 256))  # DCT scaling: decodes every byte, ~8× fewer pixels
-                im.load()
-        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
-            code, msg = _decode_error(e)
-            rep.add(code, REFUSED, msg)
-            return rep
-        # After load(): PNG's getexif() loads the image itself and would hide a decode error.
-        orientation = exif_orientation(im)
         rep.dhash = _dhash(im)
-        mode = im.mode
-
-    if mode == "I" and isinstance(raw, str) and raw.startswith("I;16"):
-        mode = "I;16"
+    mode, orientation = decoded
     _conversion_notes(rep, mode, orientation, opts)
-    _size_notes(rep, opts)
+    _size_notes(rep, upright_size((rep.width, rep.height), orientation), opts)
     return rep
 
 
@@ -371,15 +389,10 @@ def _has_transparency(path: str) -> bool:
         return "transparency" in im.info
 
 
-def _size_notes(rep: FileReport, opts: ScanOptions) -> None:
-    w, h = rep.width, rep.height
-    # EXIF rotation by 90° swaps the axes the user sees.
-    if any(p.code == "exif_rotation" for p in rep.problems):
-        from PIL import Image
-
-        with Image.open(rep.path) as im:
-            if exif_orientation(im) in (5, 6, 7, 8):
-                w, h = h, w
+def _size_notes(rep: FileReport, size: tuple[int, int], opts: ScanOptions) -> None:
+    """Size warnings against the training size, for the picture as the user sees it (``size``:
+    upright, see ``dataset.upright``)."""
+    w, h = size
     tw, th = opts.width, opts.height
     # The largest crop of the target aspect that fits, then whether it must be enlarged.
     scale_needed = max(tw / w, th / h) if w and h else 1.0
@@ -409,10 +422,10 @@ def _hamming(a: int, b: int) -> int:
 def mark_near_duplicates(files: Iterable[FileReport], max_bits: int = NEAR_DUPLICATE_BITS) -> None:
     """Flag pairs whose perceptual hashes differ in ≤ ``max_bits`` bits, naming the pair. The later
     file of a pair gets the warning (both stay usable: the user decides)."""
-    hashed = [f for f in files if f.dhash is not None]
-    for i, a in enumerate(hashed):
-        for b in hashed[:i]:
-            d = _hamming(a.dhash, b.dhash)
+    hashed = [(f, f.dhash) for f in files if f.dhash is not None]
+    for i, (a, ha) in enumerate(hashed):
+        for b, hb in hashed[:i]:
+            d = _hamming(ha, hb)
             if d <= max_bits:
                 what = "identical picture" if d == 0 else f"near-duplicate ({d} of 64 hash bits differ)"
                 a.add("near_duplicate", WARNING, f"{what} of {b.name}")

@@ -1,13 +1,19 @@
-"""Section "Dataset": pick a folder, scan it, see every file's problems before anything else."""
+"""Section "Dataset": pick a folder, scan it, see every file's problems before anything else.
+The scan is a job (``dataset.work``): a progress bar with an ETA and a Stop.
+
+``render`` lays the section out, ``wire`` connects it to the handler ``do_scan`` (plain values)."""
 
 from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from lib_textinv.dataset.recent import RecentFolders
-from lib_textinv.dataset.scan import REFUSED, WARNING, ScanOptions, ScanReport, scan_folder, thumbnail
-from lib_textinv.kit import longwork as ui_progress
+from lib_textinv.dataset.scan import REFUSED, WARNING, ScanOptions, ScanReport, thumbnail
+from lib_textinv.dataset.work import SCAN_KEY, run_scan
+from lib_textinv.kit import longwork
 from lib_textinv.kit.ids import elem_id
 from lib_textinv.kit.images import Background
 from lib_textinv.kit.tab_context import TabContext
@@ -32,8 +38,13 @@ def summary_html(report: ScanReport) -> str:
     cls = "textinv-bad" if c[REFUSED] else ("textinv-warn" if c[WARNING] else "textinv-good")
     return (
         f'<div class="textinv-summary {cls}" data-usable="{c["ok"] + c[WARNING]}" '
-        f'data-warnings="{c[WARNING]}" data-refused="{c[REFUSED]}">{html.escape(report.summary)}</div>'
+        f'data-warnings="{c[WARNING]}" data-refused="{c[REFUSED]}" '
+        f'data-interrupted="{str(report.cancelled).lower()}">{html.escape(report.summary)}</div>'
     )
+
+
+def error_html(e: BaseException) -> str:
+    return f'<div class="textinv-summary textinv-bad">{html.escape(str(e))}</div>'
 
 
 def gallery_items(report: ScanReport, background: Background) -> list[tuple]:
@@ -59,19 +70,53 @@ def do_scan(ctx: TabContext, folder: str, width: int, height: int, background: s
     opts = ScanOptions(
         width=int(width), height=int(height), background=bg, max_pixels=int(float(max_mp) * 1_000_000)
     )
-    report = ui_progress.run(
-        ctx.host, "dataset-scan", f"Scanning {folder}", lambda p: scan_folder(folder, opts, p), bar
-    )
+    report = run_scan(ctx.host, folder, opts, bar)
     recent = recent_store(ctx).add(report.folder)
     return summary_html(report), table_rows(report), gallery_items(report, bg), recent, report.folder
 
 
-def build(ctx: TabContext) -> None:
+@dataclass
+class DatasetUI:
+    folder: Any
+    recent: Any
+    width: Any
+    height: Any
+    background: Any
+    max_mp: Any
+    scan: Any
+    stop: Any
+    summary: Any
+    table: Any
+    gallery: Any
+
+
+def _render_options(ctx: TabContext) -> tuple[Any, Any, Any, Any]:
     import gradio as gr
 
-    facts = ctx.host.model_facts()
-    size = facts.native_resolution or 512
-    recent = recent_store(ctx).load()
+    size = ctx.host.model_facts().native_resolution or 512
+    with gr.Accordion("Scan options", open=False), gr.Row():
+        width = gr.Number(label="Training width", value=size, precision=0, elem_id=elem_id("dataset-width"))
+        height = gr.Number(
+            label="Training height", value=size, precision=0, elem_id=elem_id("dataset-height")
+        )
+        background = gr.ColorPicker(
+            label="Background for transparent images",
+            value=ctx.host.setting("background", "#ffffff"),
+            elem_id=elem_id("dataset-background"),
+        )
+        max_mp = gr.Number(
+            label="Pixel limit (megapixels)",
+            value=ctx.host.setting("max_megapixels", 100),
+            elem_id=elem_id("dataset-max-mp"),
+        )
+    ctx.model_sized += [width, height]
+    ctx.per_start.append(max_mp)
+    return width, height, background, max_mp
+
+
+def render(ctx: TabContext) -> DatasetUI:
+    import gradio as gr
+
     with gr.Row():
         folder = gr.Textbox(
             label="Image folder",
@@ -79,29 +124,14 @@ def build(ctx: TabContext) -> None:
             scale=4,
             elem_id=elem_id("dataset-folder"),
         )
-        recent_dd = gr.Dropdown(
-            label="Recent folders", choices=recent, value=None, scale=2, elem_id=elem_id("dataset-recent")
+        recent = gr.Dropdown(
+            label="Recent folders",
+            choices=recent_store(ctx).load(),
+            value=None,
+            scale=2,
+            elem_id=elem_id("dataset-recent"),
         )
-    with gr.Accordion("Scan options", open=False):
-        with gr.Row():
-            width = gr.Number(
-                label="Training width", value=size, precision=0, elem_id=elem_id("dataset-width")
-            )
-            height = gr.Number(
-                label="Training height", value=size, precision=0, elem_id=elem_id("dataset-height")
-            )
-            background = gr.ColorPicker(
-                label="Background for transparent images",
-                value=ctx.host.setting("background", "#ffffff"),
-                elem_id=elem_id("dataset-background"),
-            )
-            max_mp = gr.Number(
-                label="Pixel limit (megapixels)",
-                value=ctx.host.setting("max_megapixels", 100),
-                elem_id=elem_id("dataset-max-mp"),
-            )
-    ctx.model_sized += [width, height]
-    ctx.per_start.append(max_mp)
+    width, height, background, max_mp = _render_options(ctx)
     with gr.Row():
         scan = gr.Button("Scan", variant="primary", elem_id=elem_id("dataset-scan"))
         stop = gr.Button("Stop", elem_id=elem_id("dataset-stop"))
@@ -114,19 +144,28 @@ def build(ctx: TabContext) -> None:
         elem_id=elem_id("dataset-table"),
     )
     gallery = gr.Gallery(label="Usable images", columns=8, height="auto", elem_id=elem_id("dataset-gallery"))
+    return DatasetUI(folder, recent, width, height, background, max_mp, scan, stop, summary, table, gallery)
+
+
+def wire(ctx: TabContext, ui: DatasetUI) -> None:
+    import gradio as gr
 
     def on_scan(folder_v, w, h, bg, mp, progress=gr.Progress()):
         try:
             s, rows, items, rec, real = do_scan(ctx, folder_v, w, h, bg, mp, progress)
-        except (ValueError, RuntimeError) as e:
-            msg = f'<div class="textinv-summary textinv-bad">{html.escape(str(e))}</div>'
-            return msg, [], [], gr.update(), gr.update()
+        except (ValueError, RuntimeError) as e:  # an unusable folder, or a scan already running
+            return error_html(e), [], [], gr.update(), gr.update()
         return s, rows, items, gr.update(choices=rec), real
 
-    scan.click(
+    ui.scan.click(
         on_scan,
-        inputs=[folder, width, height, background, max_mp],
-        outputs=[summary, table, gallery, recent_dd, ctx.source_folder],
+        inputs=[ui.folder, ui.width, ui.height, ui.background, ui.max_mp],
+        outputs=[ui.summary, ui.table, ui.gallery, ui.recent, ctx.source_folder],
     )
-    stop.click(lambda: ui_progress.stop(ctx.host, "dataset-scan"), inputs=None, outputs=None)
-    recent_dd.change(lambda v: v or gr.update(), inputs=recent_dd, outputs=folder)
+    # queue=False: a Stop must not wait in the queue behind the scan it stops.
+    ui.stop.click(lambda: longwork.stop(ctx.host, SCAN_KEY), inputs=None, outputs=None, queue=False)
+    ui.recent.change(lambda v: v or gr.update(), inputs=ui.recent, outputs=ui.folder)
+
+
+def build(ctx: TabContext) -> None:
+    wire(ctx, render(ctx))

@@ -123,11 +123,12 @@ def test_permission_denied_is_reported(tmp_path, monkeypatch):
 def test_scan_never_modifies_sources(corpus, checksums):
     folder, _ = corpus
     before = checksums(folder)
+    listed = sorted(os.listdir(folder))
     mtimes = {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
     scan_folder(folder)
     assert checksums(folder) == before
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()} == mtimes
-    assert sorted(os.listdir(folder)) == sorted(os.listdir(folder))  # no temp files left
+    assert sorted(os.listdir(folder)) == listed  # nothing added (no temp files), nothing removed
 
 
 def test_scan_continues_past_bad_files_in_a_large_folder(tmp_path):
@@ -205,7 +206,7 @@ def test_size_notes_property(w, h, tw, th):
     from lib_textinv.dataset.scan import FileReport, _size_notes
 
     rep = FileReport(name="x", path="", width=w, height=h)
-    _size_notes(rep, ScanOptions(width=tw, height=th))
+    _size_notes(rep, (w, h), ScanOptions(width=tw, height=th))
     codes = {p.code for p in rep.problems}
     assert ("too_small" in codes) == (w < tw or h < th)
     kept = min(w / h, tw / th) / max(w / h, tw / th)
