@@ -26,7 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image, ImageOps
 
 from lib_textinv.crop import box as crop_box
-from lib_textinv.crop.export import ExportOptions, cpu_cores, encode, export_folder, propose_boxes
+from lib_textinv.crop import formats
+from lib_textinv.crop.auto import propose_boxes
+from lib_textinv.crop.export import export_folder
+from lib_textinv.crop.plan import cpu_cores
 from lib_textinv.dataset.scan import list_images
 from tests.photos import photo
 
@@ -65,7 +68,7 @@ def naive_one(path: Path, out: Path, size: int) -> None:
     assert (box.w, box.h) == (w, h)
     out_im = im.crop(box.pil_box()).resize((size, size), Image.LANCZOS)
     # The same PNG encoder settings as ours: the comparison is about decoding and detection.
-    (out / (path.stem + ".png")).write_bytes(encode(out_im, ExportOptions()))
+    (out / (path.stem + ".png")).write_bytes(formats.by_name("PNG").encode(out_im, 95))
 
 
 def run_naive(src: Path, dest: Path, size: int, workers: int) -> float:

@@ -1,5 +1,7 @@
 """Where the subject of a photo is: faces, corners/edges and entropy, weighted like the webui's
-"Auto focal point crop" settings (webui-api.md §6.3/§6.4), and the crop box Auto proposes.
+"Auto focal point crop" of Extras (docs/webui-contract.md §Auto focal point crop;
+extensions-builtin/postprocessing-for-training/scripts/postprocessing_focal_crop.py:13-16), and the
+crop box Auto proposes.
 
 Speed: every detector runs on a small grey copy (``ANALYSIS_SIDE`` px on the long side) made
 from a JPEG draft decode, so a 12-MP photo costs a few tens of milliseconds, not a full decode.
@@ -24,13 +26,13 @@ from PIL import Image
 
 from lib_textinv.crop import box as crop_box
 from lib_textinv.crop.box import Box
-from lib_textinv.kit.images import Background, exif_orientation, load_rgb, open_guarded
+from lib_textinv.dataset.upright import oriented_size
+from lib_textinv.kit.images import Background, load_rgb
 
 logger = logging.getLogger(__name__)
 
 ANALYSIS_SIDE = 192  # long side of the grey copy the detectors see
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
-_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,17 @@ def face_cascade_reason() -> str | None:
         return "faces skipped: OpenCV (cv2) is not installed"
     if not hasattr(cv2, "CascadeClassifier"):
         return "faces skipped: this OpenCV build has no Haar cascades (OpenCV 5 moved them to contrib)"
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    folder = _cascade_dir()
     if not folder or not os.path.isfile(os.path.join(folder, FACE_CASCADE)):
         return f"faces skipped: {FACE_CASCADE} is not inside this OpenCV wheel"
     return None
+
+
+def _cascade_dir() -> str:
+    """The Haar cascade folder inside the opencv wheel ("" when this build has none)."""
+    import cv2
+
+    return str(getattr(getattr(cv2, "data", None), "haarcascades", "") or "")
 
 
 def _cascade():
@@ -89,7 +98,7 @@ def _cascade():
     if c is None:
         import cv2
 
-        c = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, FACE_CASCADE))
+        c = cv2.CascadeClassifier(os.path.join(_cascade_dir(), FACE_CASCADE))
         if c.empty():
             raise OSError(f"could not load {FACE_CASCADE}")
         _local.cascade = c
@@ -104,7 +113,7 @@ def detect_faces(grey) -> list[tuple[int, int, int, int]]:
     min_side = max(12, int(min(w, h) * 0.06))
     eq = cv2.equalizeHist(grey)
     found = _cascade().detectMultiScale(eq, scaleFactor=1.15, minNeighbors=5, minSize=(min_side, min_side))
-    faces = [tuple(int(v) for v in f) for f in found] if len(found) else []
+    faces = [(int(x), int(y), int(fw), int(fh)) for x, y, fw, fh in found] if len(found) else []
     return sorted(faces, key=lambda f: (-f[2] * f[3], f[0], f[1]))
 
 
@@ -255,13 +264,6 @@ def propose_box(img_w: int, img_h: int, target_w: int, target_h: int, focal: Foc
 
 
 # -- files -----------------------------------------------------------------------------------
-
-
-def oriented_size(path: str | os.PathLike) -> tuple[int, int]:
-    """Pixel size after EXIF orientation, read from the header only."""
-    with open_guarded(path) as im:
-        w, h = im.size
-        return (h, w) if exif_orientation(im) in _ROTATED else (w, h)
 
 
 @dataclass(frozen=True)

@@ -1,113 +1,102 @@
-"""``POST /textinv/v1/crop``: the Crop section's export as a background job, and
-``POST /textinv/v1/crop/auto``: the boxes Auto would propose (with restored edits), as JSON."""
+"""``POST /textinv/v1/crop``: the Crop section's export, and ``POST /textinv/v1/crop/auto``: the
+boxes Auto would propose (with restored edits). Both start the same jobs as the tab's buttons
+(``crop.work``) and return ``{"job_id"}`` at once; ``GET``/``DELETE /jobs/{id}`` follow or stop
+them. A bad request is refused before any job starts, naming the field."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, validator
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from lib_textinv.crop import formats, plan, upscalers, work
+from lib_textinv.crop.export import ExportOptions
+from lib_textinv.crop.focal import FocalWeights
+from lib_textinv.dataset.routes import HEX_COLOUR
+from lib_textinv.kit.api_models import Field, Model, field_check
 from lib_textinv.kit.host import Host
+from lib_textinv.kit.jobs import Job
+
+T = TypeVar("T")
 
 
-class CropBox(BaseModel):
-    box: list[float] | None = Field(
-        None, min_items=4, max_items=4, description="[x, y, width, height] in source px"
-    )
+class CropBox(Model):
+    box: list[float] | None = Field(None, description="[x, y, width, height] in upright source px")
     excluded: bool | None = Field(None, description="leave this image out")
 
+    @field_check("box")
+    def _four_numbers(cls, v: Any) -> Any:
+        if v is not None and len(v) != 4:
+            raise ValueError(f"a box is [x, y, width, height]: 4 numbers, got {len(v)}")
+        return v
 
-class CropWeights(BaseModel):
+
+class CropWeights(Model):
     face: float = Field(0.9, ge=0, le=10)
     corners: float = Field(0.5, ge=0, le=10)
     entropy: float = Field(0.15, ge=0, le=10)
 
 
-class CropOptions(BaseModel):
-    format: str = Field("PNG", regex=r"^(?i:png|jpe?g|webp)$")
+class CropOptions(Model):
+    format: str = Field(formats.DEFAULT, pattern=formats.PATTERN, description=", ".join(formats.NAMES))
     quality: int = Field(95, ge=1, le=100)
     flip: bool = False
     captions: bool = True
-    upscaler: str = Field("Lanczos", min_length=1, max_length=200)
-    background: str = Field("#ffffff", regex=r"^#?[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
+    upscaler: str = Field(upscalers.LOCAL_UPSCALER, min_length=1, max_length=200)
+    background: str = Field("#ffffff", pattern=HEX_COLOUR)
 
 
-class CropRequest(BaseModel):
+class CropRequest(Model):
     folder: str = Field(..., min_length=1, max_length=4096, description="source folder (never written to)")
-    width: int = Field(512, ge=64, le=4096, description="target width, a multiple of 64")
-    height: int = Field(512, ge=64, le=4096, description="target height, a multiple of 64")
+    width: int = Field(512, ge=plan.MIN_SIDE, le=plan.MAX_SIDE, description="a multiple of 64")
+    height: int = Field(512, ge=plan.MIN_SIDE, le=plan.MAX_SIDE, description="a multiple of 64")
     destination: str | None = Field(None, max_length=4096, description="default <folder>/<W>x<H>")
     options: CropOptions = CropOptions()
     weights: CropWeights = CropWeights()
     boxes: dict[str, CropBox] | None = Field(None, description="per file name; others use crops.json or Auto")
 
-    @validator("width", "height")
-    def multiple_of_64(cls, v):
-        if v % 64:
-            raise ValueError("must be a multiple of 64")
-        return v
+    @field_check("width", "height")
+    def _multiple_of_64(cls, v: int) -> int:
+        return plan.check_side(v)
+
+    def target(self) -> work.Target:
+        return work.check_target(self.folder, self.width, self.height, self.destination)
+
+    def focal_weights(self) -> FocalWeights:
+        return FocalWeights(**self.weights.as_dict())
+
+    def box_edits(self) -> dict[str, Any] | None:
+        if self.boxes is None:
+            return None
+        return {n: {k: v for k, v in b.as_dict().items() if v is not None} for n, b in self.boxes.items()}
 
 
-def _prepare(req: CropRequest):
-    """Validate everything a job would need, so a bad request fails now with 400, not in the job."""
-    from pathlib import Path
-
+def _checked(fn: Callable[[], T]) -> T:
+    """ValueError (also ``UnsafeDestination``) while checking a request → 400 naming the reason."""
     from fastapi import HTTPException
 
-    from lib_textinv.crop import export as crop_export
-    from lib_textinv.crop.focal import FocalWeights
-    from lib_textinv.dataset.scan import list_images
-    from lib_textinv.kit import files as fsio
-
     try:
-        source = fsio.resolve_existing_dir(req.folder)
-        size = (req.width, req.height)
-        dest = Path(req.destination) if req.destination else crop_export.default_destination(source, *size)
-        crop_export.check_destination(source, dest, list_images(source))
-        options = crop_export.ExportOptions(**req.options.dict()).validated()
-        weights = FocalWeights(**req.weights.dict())
-        boxes = None
-        if req.boxes is not None:
-            boxes = {n: {k: v for k, v in b.dict().items() if v is not None} for n, b in req.boxes.items()}
-    except ValueError as e:  # includes fsio.UnsafeDestination
+        return fn()
+    except ValueError as e:
         raise HTTPException(status_code=400, detail=str(e)) from e
-    return source, size, dest, options, weights, boxes
 
 
 def add_routes(router, host: Host) -> None:
-    from fastapi import HTTPException
-
-    from lib_textinv.crop import export as crop_export
-    from lib_textinv.kit.jobs import JOBS
-
     def crop(req: CropRequest) -> dict:
-        source, size, dest, options, weights, boxes = _prepare(req)
-        upscaler = crop_export.upscaler_for(host)
-        if (
-            options.upscaler != crop_export.LOCAL_UPSCALER
-            and options.upscaler not in upscaler.list_upscalers()
-        ):
-            raise HTTPException(
-                status_code=400,
-                detail=f"unknown upscaler {options.upscaler!r}; available: "
-                + ", ".join(upscaler.list_upscalers()),
-            )
+        target = _checked(req.target)
 
-        def work(progress):
-            return crop_export.export_folder(
-                source, size, dest, boxes, options, weights, progress, upscaler
-            ).as_dict()
+        def start() -> Job:
+            options = ExportOptions(**req.options.as_dict()).validated()
+            export = work.ExportRequest(target, options, req.focal_weights(), req.box_edits())
+            return work.start_export(host, export)  # the upscaler's name is checked before it starts
 
-        job = JOBS.start(f"Crop {source.name} to {size[0]}×{size[1]}", work, runner=host.run_job)
-        return {"job_id": job.id, "destination": str(dest)}
+        return {"job_id": _checked(start).id, "destination": str(target.destination)}
 
     def auto(req: CropRequest) -> dict:
-        source, size, dest, _options, weights, _boxes = _prepare(req)
-        proposals, notes = crop_export.propose_boxes(source, size, dest, weights)
-        return {
-            "target": list(size),
-            "destination": str(dest),
-            "images": [p.as_dict() for p in proposals],
-            "notes": notes,
-        }
+        target = _checked(req.target)
+        job = work.start_auto(host, work.AutoRequest(target, req.focal_weights()))
+        return {"job_id": job.id, "destination": str(target.destination)}
 
-    router.add_api_route("/crop", crop, methods=["POST"], summary="Crop and resize a folder (background job)")
-    router.add_api_route("/crop/auto", auto, methods=["POST"], summary="The boxes Auto proposes for a folder")
+    router.add_api_route("/crop", crop, methods=["POST"], summary="Crop and resize a folder (a job)")
+    router.add_api_route(
+        "/crop/auto", auto, methods=["POST"], summary="The boxes Auto proposes for a folder (a job)"
+    )

@@ -1,20 +1,27 @@
-"""Crop section handlers as plain functions, build() inside gr.Blocks, and the /crop routes."""
+"""Crop section handlers as plain functions, build() inside gr.Blocks, the /crop routes (the real
+router), and one Stop for Auto and Export in the tab and over the API."""
 
 from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from fastapi import APIRouter, FastAPI
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from lib_textinv.crop import routes as api_crop
 from lib_textinv.crop import section as ui_crop
 from lib_textinv.crop import sidecar as crop_sidecar
+from lib_textinv.crop import work
+from lib_textinv.kit import longwork
 from lib_textinv.kit.host import ModelFacts, StandaloneHost
+from lib_textinv.kit.ids import API_PREFIX
+from lib_textinv.kit.progress import ForwardingProgress, Progress
+from tests.api_client import api_client, wait_job
+from tests.photos import write_photos
+
+BOUND = 30.0  # seconds any wait may take before the test fails loudly
 
 
 class WebuiLikeHost(StandaloneHost):
@@ -201,8 +208,6 @@ def test_handler_errors_are_messages(photo_dir):
 
 
 def test_export_uses_the_hosts_upscaler(tmp_path):
-    from tests.photos import write_photos
-
     src = tmp_path / "small"
     write_photos(src, ("coffee",), size=(300, 200))
     host = WebuiLikeHost()
@@ -213,37 +218,127 @@ def test_export_uses_the_hosts_upscaler(tmp_path):
     assert 'data-upscaled="1"' in html_out and host.upscaled == ["R-ESRGAN 4x+"]
 
 
+# -- one Stop, tab and API -----------------------------------------------------------------------
+
+
+class StopHost(WebuiLikeHost):
+    """Lets a test stop an export at a known point: the first finished image is reported
+    (``first_done``), then the second upscale waits for ``release`` (``second_upscale`` tells it
+    began). Small photos all need upscaling, so every image goes through ``upscale``."""
+
+    def __init__(self):
+        super().__init__()
+        self.first_done, self.second_upscale, self.release = (threading.Event() for _ in range(3))
+        self.interrupts = 0
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    def run_job(self, title, fn, progress=None):
+        def seen(p: Progress) -> None:
+            if p.done >= 1:
+                self.first_done.set()
+
+        return fn(ForwardingProgress(progress or Progress(), on_update=seen))
+
+    def interrupt(self):
+        self.interrupts += 1
+
+    def upscale(self, image, width, height, name):
+        with self._lock:
+            self._calls += 1
+            call = self._calls
+        if call == 2:
+            self.second_upscale.set()
+            assert self.release.wait(BOUND), "the test never released the second upscale"
+        return super().upscale(image, width, height, name)
+
+    def wait_until_stoppable(self) -> None:
+        assert self.first_done.wait(BOUND) and self.second_upscale.wait(BOUND), "export never got going"
+
+
+@pytest.fixture
+def small_photos(tmp_path) -> Path:
+    src = tmp_path / "small"
+    write_photos(src, ("astronaut", "chelsea", "coffee", "rocket"), size=(96, 96))
+    return src
+
+
+def outputs(dest: Path) -> list[str]:
+    return sorted(p.name for p in dest.glob("*.png"))
+
+
+def test_api_stop_ends_the_export_and_keeps_the_written_files(small_photos, tmp_path, checksums):
+    before = checksums(small_photos)
+    host = StopHost()
+    client = api_client(host)
+    dest = tmp_path / "out"
+    body = {"folder": str(small_photos), "width": 128, "height": 128, "destination": str(dest)}
+    r = client.post(f"{API_PREFIX}/crop", json={**body, "options": {"upscaler": "R-ESRGAN 4x+"}})
+    assert r.status_code == 200, r.text
+    job_id = r.json()["job_id"]
+    host.wait_until_stoppable()
+    assert client.delete(f"{API_PREFIX}/jobs/{job_id}").status_code == 200
+    host.release.set()
+    job = wait_job(client, job_id)
+    assert job["status"] == "interrupted" and host.interrupts == 1
+    result = job["result"]
+    assert result["interrupted"] and len(result["written"]) == 1, result
+    # the image finished before Stop is complete and kept; none started after it was written
+    assert outputs(dest) == [Path(result["written"][0]).with_suffix(".png").name]
+    with Image.open(dest / outputs(dest)[0]) as im:
+        assert im.size == (128, 128)
+    assert not list(dest.glob("*.tmp"))
+    assert checksums(small_photos) == before
+
+
+def test_tab_stop_ends_the_same_export_job(small_photos, tmp_path):
+    host = StopHost()
+    dest = tmp_path / "out"
+    args = ("", "PNG", 95, False, True, "R-ESRGAN 4x+", "#fff", 0.9, 0.5, 0.15)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(ui_crop.do_export, host, str(small_photos), 128, 128, str(dest), *args)
+        host.wait_until_stoppable()
+        # the tab's Export runs as the one export job, visible to the API and stopped by the tab's Stop
+        assert longwork.is_running(work.EXPORT_KEY)
+        assert longwork.stop(host, work.EXPORT_KEY) == "stopping…"
+        host.release.set()
+        html_out, destination = pending.result(BOUND)
+    assert 'data-interrupted="true"' in html_out and 'data-written="1"' in html_out, html_out
+    assert "written before Stop are complete" in html_out
+    assert destination == str(dest) and len(outputs(dest)) == 1
+    assert not longwork.is_running(work.EXPORT_KEY)
+
+
+def test_tab_stop_ends_auto(small_photos):
+    host = StopHost()
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_analysis(*args, **kwargs):
+        started.set()
+        assert release.wait(BOUND)
+        raise OSError("not analysed: stopped")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("lib_textinv.crop.auto.analyse_file", slow_analysis)
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(ui_crop.do_auto, host, str(small_photos), 128, 128, "", 0.9, 0.5, 0.15)
+            assert started.wait(BOUND)
+            assert longwork.stop(host, work.AUTO_KEY) == "stopping…"
+            release.set()
+            state, msg = pending.result(BOUND)
+    assert state == "" and "Auto was stopped" in msg
+
+
 # -- routes -------------------------------------------------------------------------------------
-
-
-def client_for(host) -> TestClient:
-    router = APIRouter()
-    api_crop.add_routes(router, host)
-    app = FastAPI()
-    app.include_router(router, prefix="/textinv/v1")
-
-    from lib_textinv.kit.jobs import JOBS
-
-    @app.get("/textinv/v1/jobs/{job_id}")
-    def job(job_id: str) -> dict:
-        return JOBS.get(job_id).to_dict()
-
-    return TestClient(app)
-
-
-def wait_job(client, job_id: str) -> dict:
-    for t in threading.enumerate():  # the job's own thread: join it instead of polling with sleeps
-        if t.name == f"textinv-job-{job_id}":
-            t.join(120)
-    return client.get(f"/textinv/v1/jobs/{job_id}").json()
 
 
 def test_post_crop_runs_the_export_as_a_job(photo_dir, tmp_path, checksums):
     before = checksums(photo_dir)
-    client = client_for(StandaloneHost())
+    client = api_client(StandaloneHost())
     dest = tmp_path / "out"
     r = client.post(
-        "/textinv/v1/crop",
+        f"{API_PREFIX}/crop",
         json={
             "folder": str(photo_dir),
             "width": 128,
@@ -265,14 +360,17 @@ def test_post_crop_runs_the_export_as_a_job(photo_dir, tmp_path, checksums):
         assert im.size == (128, 192) and im.format == "WEBP"
     assert crop_sidecar.load(dest).images["astronaut.jpg"].box.as_list() == [0, 0, 200, 300]
     assert checksums(photo_dir) == before
-    # /crop/auto reports the restored edit
+    # /crop/auto (a job too) reports the restored edit
     r = client.post(
-        "/textinv/v1/crop/auto",
+        f"{API_PREFIX}/crop/auto",
         json={"folder": str(photo_dir), "width": 128, "height": 192, "destination": str(dest)},
     )
-    assert r.status_code == 200
-    by = {i["name"]: i for i in r.json()["images"]}
+    assert r.status_code == 200, r.text
+    auto = wait_job(client, r.json()["job_id"])
+    assert auto["status"] == "done", auto
+    by = {i["name"]: i for i in auto["result"]["images"]}
     assert by["astronaut.jpg"]["box"] == [0, 0, 200, 300] and by["coffee.jpg"]["excluded"]
+    assert auto["result"]["target"] == [128, 192] and auto["result"]["destination"] == str(dest)
 
 
 @pytest.mark.parametrize(
@@ -284,19 +382,51 @@ def test_post_crop_runs_the_export_as_a_job(photo_dir, tmp_path, checksums):
         ({"options": {"format": "gif"}}, 422, "format"),
         ({"options": {"upscaler": "SwinIR"}}, 400, "unknown upscaler"),
         ({"boxes": {"a.jpg": {"box": [1, 2]}}}, 422, "box"),
+        ({"widht": 512}, 422, "widht"),  # a misspelt field is refused, not ignored
+        ({"options": {"fromat": "png"}}, 422, "fromat"),
+        ({"boxes": {"a.jpg": {"box": [0, 0, 10, 10], "exclude": True}}}, 422, "exclude"),
     ],
 )
 def test_bad_requests(photo_dir, body, status, text):
-    client = client_for(StandaloneHost())
+    client = api_client(StandaloneHost())
     req = {"folder": str(photo_dir), **body}
     if "width" in body and body["width"] == 512:
         req["destination"] = str(photo_dir)
-    r = client.post("/textinv/v1/crop", json=req)
-    assert r.status_code == status, r.text
-    assert text in r.text
+    for route in ("/crop", "/crop/auto"):
+        if route == "/crop/auto" and "options" in body:
+            continue  # Auto checks the target and weights; export options are Export's
+        r = client.post(f"{API_PREFIX}{route}", json=req)
+        assert r.status_code == status, (route, r.text)
+        assert text in r.text
     assert not (photo_dir / "512x512").exists()
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_box_numbers_are_refused(photo_dir, value):
+    """Python's JSON (and so a Python client) writes NaN/Infinity; a box made of them is a 422."""
+    client = api_client(StandaloneHost())
+    box = [0, 0, value, 100]
+    body = json.dumps({"folder": str(photo_dir), "boxes": {"astronaut.jpg": {"box": box}}})
+    r = client.post(f"{API_PREFIX}/crop", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "finite" in r.text, r.text
+    assert not (photo_dir / "512x512").exists()
+
+
+def test_a_second_export_while_one_runs_is_409(small_photos, tmp_path):
+    host = StopHost()
+    client = api_client(host)
+    body = {"folder": str(small_photos), "width": 128, "height": 128, "options": {"upscaler": "R-ESRGAN 4x+"}}
+    first = client.post(f"{API_PREFIX}/crop", json={**body, "destination": str(tmp_path / "a")})
+    host.wait_until_stoppable()
+    second = client.post(f"{API_PREFIX}/crop", json={**body, "destination": str(tmp_path / "b")})
+    client.delete(f"{API_PREFIX}/jobs/{first.json()['job_id']}")
+    host.release.set()
+    wait_job(client, first.json()["job_id"])
+    assert second.status_code == 409 and "already running" in second.json()["detail"], second.text
+    assert not (tmp_path / "b").exists()
+
+
 def test_missing_folder_is_400(tmp_path):
-    r = client_for(StandaloneHost()).post("/textinv/v1/crop", json={"folder": str(tmp_path / "nope")})
+    r = api_client(StandaloneHost()).post(f"{API_PREFIX}/crop", json={"folder": str(tmp_path / "nope")})
     assert r.status_code == 400 and "folder not found" in r.json()["detail"]
