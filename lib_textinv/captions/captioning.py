@@ -1,24 +1,25 @@
 """Batched captioning of a folder: images go to the caption model a batch at a time, each batch's
-captions are written as soon as it is done (an Interrupt keeps them), and one bad image is
-reported without stopping the rest.
+captions are written as soon as it is done (a Stop keeps them), and one bad image is reported
+without stopping the rest.
 
-The model is the host's (BLIP / DeepBooru inside the webui); this module only needs the
-``CaptionModel`` protocol below, so it is tested with a fake and benchmarked with a stand-in.
+The model is the host's (``Host.captioner``: BLIP / DeepBooru inside the webui); this module only
+needs the contract's ``CaptionModel``, so it is tested with a fake and benchmarked with a stand-in.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, cast
 
 from lib_textinv.captions import files as capfiles
-from lib_textinv.kit.host import Unavailable
+from lib_textinv.dataset.scan import list_images
+from lib_textinv.kit.files import resolve_existing_dir
+from lib_textinv.kit.host import CaptionModel, Host
 from lib_textinv.kit.images import ImageRefused, load_rgb
 from lib_textinv.kit.progress import Cancelled, Progress
 
@@ -29,21 +30,7 @@ DEFAULT_BATCH_SIZE = 8
 MAX_BATCH_SIZE = 64
 # BLIP looks at 384 px; let JPEG decoding scale down in the DCT but stay well above that.
 DECODE_AT_LEAST = (768, 768)
-
-
-@runtime_checkable
-class CaptionModel(Protocol):
-    """A loaded caption model. ``caption_batch`` returns one caption per image, in order
-    (greedy BLIP: the same caption as one image at a time)."""
-
-    def caption_batch(self, images: list[Any]) -> list[str]: ...
-
-
-@runtime_checkable
-class TagModel(Protocol):
-    """Optional: DeepBooru-style tags, one ``"tag, tag"`` string per image."""
-
-    def tag_batch(self, images: list[Any]) -> list[str]: ...
+Loaded = tuple[Path, Any, "str | None"]  # (image, decoded picture or None, why it could not be read)
 
 
 @dataclass
@@ -87,11 +74,15 @@ class CaptionRun:
         }
 
 
-def _load(path: Path) -> tuple[Path, Any, str | None]:
+def _load(path: Path) -> Loaded:
     try:
         return path, load_rgb(path, draft=DECODE_AT_LEAST), None
     except (ImageRefused, OSError, ValueError) as e:  # broken/refused file: reported, batch goes on
         return path, None, f"cannot read the image: {e}"
+
+
+def _load_batch(paths: list[Path]) -> list[Loaded]:
+    return [_load(p) for p in paths]
 
 
 def _batches(items: Sequence[Path], size: int) -> Iterator[list[Path]]:
@@ -99,11 +90,11 @@ def _batches(items: Sequence[Path], size: int) -> Iterator[list[Path]]:
         yield list(items[i : i + size])
 
 
-def _run_model(fn, images: list[Any]) -> list[str | Exception]:
+def _run_model(fn: Callable[[list[Any]], list[str]], images: list[Any]) -> list[str | Exception]:
     """One call for the whole batch; if it fails, image by image so a single bad image only
     costs its own caption. Each entry is a caption or the exception for that image."""
     try:
-        out = list(fn(images))
+        out: list[str | Exception] = list(fn(images))
         if len(out) != len(images):
             raise RuntimeError(f"the model returned {len(out)} captions for {len(images)} images")
         return out
@@ -121,17 +112,45 @@ def _run_model(fn, images: list[Any]) -> list[str | Exception]:
     return results
 
 
-def _combine(parts: list[str | Exception | None]) -> str | Exception:
+def _combine(parts: Sequence[str | Exception | None]) -> str | Exception:
     """Join the sources' outputs (DeepBooru tags first, then BLIP, like the webui's Extras)."""
+    texts: list[str] = []
     for p in parts:
         if isinstance(p, Exception):
             return p
-    return ", ".join(p.strip() for p in parts if p and p.strip())
+        if p and p.strip():
+            texts.append(p.strip())
+    return ", ".join(texts)
+
+
+def check_request(mode: str, source: str) -> None:
+    if mode not in capfiles.MODES:
+        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(capfiles.MODES)}")
+    if source not in SOURCES:
+        raise ValueError(f"unknown caption source {source!r}: choose one of {', '.join(SOURCES)}")
+
+
+def _select(paths: list[Path], mode: str, run: CaptionRun) -> list[Path]:
+    """The images to caption; the rest recorded in ``run`` (skipped, or sharing a caption file:
+    ``a.jpg`` + ``a.png`` both read ``a.txt``, so only the first is captioned)."""
+    shared = capfiles.shared_caption_files(paths)
+    todo: list[Path] = []
+    for p in paths:
+        group = shared.get(capfiles.caption_path(p))
+        if group and group[0] != p:
+            why = f"shares {capfiles.caption_path(p).name} with {group[0].name}; rename one of them"
+            run.failed.append((p.name, why))
+        elif mode == "skip" and capfiles.has_caption(p):
+            run.skipped.append(p.name)
+            run.captions[p.name] = capfiles.read_caption(p) or ""
+        else:
+            todo.append(p)
+    return todo
 
 
 def caption_images(
     images: Sequence[str | os.PathLike],
-    model: Any,
+    model: CaptionModel,
     *,
     mode: str = "skip",
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -142,65 +161,41 @@ def caption_images(
 
     ``source``: ``blip`` (``model.caption_batch``), ``deepbooru`` (``model.tag_batch``) or
     ``both``. ``mode``: ``skip`` (images with a caption are not even loaded), ``overwrite``,
-    ``append``. Images sharing one caption file (``a.jpg`` + ``a.png``) are captioned once and
-    the others reported. Interrupting keeps everything written so far.
+    ``append``. A Stop ends the run when the model call in progress returns (one image when the
+    batch size is 1): every caption file written before it is kept, none is written after it.
     """
-    if mode not in capfiles.MODES:
-        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(capfiles.MODES)}")
-    if source not in SOURCES:
-        raise ValueError(f"unknown caption source {source!r}: choose one of {', '.join(SOURCES)}")
-    if source in ("deepbooru", "both") and not callable(getattr(model, "tag_batch", None)):
-        raise Unavailable("DeepBooru tags are not available from this caption model")
-    if source in ("blip", "both") and not callable(getattr(model, "caption_batch", None)):
-        raise Unavailable("BLIP captions are not available from this caption model")
+    check_request(mode, source)
     batch_size = max(1, min(MAX_BATCH_SIZE, int(batch_size)))
     progress = progress or Progress()
     run = CaptionRun()
-
-    paths = [Path(p) for p in images]
-    shared = capfiles.shared_caption_files(paths)
-    todo: list[Path] = []
-    for p in paths:
-        group = shared.get(capfiles.caption_path(p))
-        if group and group[0] != p:
-            run.failed.append(
-                (p.name, f"shares {capfiles.caption_path(p).name} with {group[0].name}; rename one of them")
-            )
-        elif mode == "skip" and capfiles.has_caption(p):
-            run.skipped.append(p.name)
-            run.captions[p.name] = capfiles.read_caption(p) or ""
-        else:
-            todo.append(p)
+    todo = _select([Path(p) for p in images], mode, run)
     run.total = len(todo)
     progress.begin(len(todo), "captioning")
-
     batches = list(_batches(todo, batch_size))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="textinv-caption-load") as pool:
         # Decode the next batch while the model works on this one.
-        pending: Future | None = pool.submit(lambda b=batches[0]: [_load(p) for p in b]) if batches else None
+        def prefetch(i: int) -> Future[list[Loaded]] | None:
+            return pool.submit(_load_batch, batches[i]) if i < len(batches) else None
+
+        pending = prefetch(0)
         try:
             for i in range(len(batches)):
                 progress.check()
                 loaded = pending.result() if pending is not None else []
-                pending = (
-                    pool.submit(lambda b=batches[i + 1]: [_load(p) for p in b])
-                    if i + 1 < len(batches)
-                    else None
-                )
-                _caption_one_batch(loaded, model, source, mode, run)
+                pending = prefetch(i + 1)
+                _caption_one_batch(loaded, model, source, mode, run, progress)
                 progress.step(len(loaded), text=f"captioned {progress.done + len(loaded)}/{progress.total}")
         except Cancelled:
             run.interrupted = True
         finally:
             if pending is not None:
                 pending.cancel()
-    if progress.cancelled:
-        run.interrupted = True
+    run.interrupted = run.interrupted or progress.cancelled
     return run
 
 
 def _caption_one_batch(
-    loaded: list[tuple[Path, Any, str | None]], model: Any, source: str, mode: str, run: CaptionRun
+    loaded: list[Loaded], model: CaptionModel, source: str, mode: str, run: CaptionRun, progress: Progress
 ) -> None:
     good = [(p, im) for p, im, err in loaded if err is None]
     for p, _im, err in loaded:
@@ -209,57 +204,77 @@ def _caption_one_batch(
     if not good:
         return
     ims = [im for _p, im in good]
-    tagged = _run_model(model.tag_batch, ims) if source in ("deepbooru", "both") else [None] * len(ims)
-    blipped = _run_model(model.caption_batch, ims) if source in ("blip", "both") else [None] * len(ims)
-    for (p, im), t, b in zip(good, tagged, blipped, strict=True):
+    none: list[str | Exception | None] = [None] * len(ims)
+    tagged = _run_model(model.tag_batch, ims) if source in ("deepbooru", "both") else none
+    if source == "both":
+        progress.check()  # a Stop between the two models: the second is not even started
+    blipped = _run_model(model.caption_batch, ims) if source in ("blip", "both") else none
+    for _p, im in good:
         im.close()
-        text = _combine([t, b])
-        if isinstance(text, Exception):
-            run.failed.append((p.name, f"the caption model failed: {type(text).__name__}: {text}"))
-            continue
-        if not text:
-            run.failed.append((p.name, "the caption model returned an empty caption"))
-            continue
-        try:
-            res = capfiles.write_caption(p, text, mode)  # type: ignore[arg-type]
-        except OSError as e:
-            run.failed.append((p.name, f"cannot write {capfiles.caption_path(p).name}: {e}"))
-            continue
-        {
-            "written": run.written,
-            "appended": run.appended,
-            "skipped": run.skipped,
-            "unchanged": run.unchanged,
-        }[res.action].append(p.name)
-        run.captions[p.name] = res.text
+    for (p, _im), t, b in zip(good, tagged, blipped, strict=True):
+        progress.check()  # after a Stop no further caption file is written, not even this batch's
+        _write_one(p, _combine([t, b]), mode, run)
 
 
-def caption_folder(folder: str | os.PathLike, model: Any, **kwargs) -> CaptionRun:
-    """Caption the images directly in ``folder`` (the prepared folder the trainer reads)."""
-    from lib_textinv.dataset.scan import list_images
-    from lib_textinv.kit.files import resolve_existing_dir
+def _write_one(image: Path, text: str | Exception, mode: str, run: CaptionRun) -> None:
+    if isinstance(text, Exception):
+        run.failed.append((image.name, f"the caption model failed: {type(text).__name__}: {text}"))
+        return
+    if not text:
+        run.failed.append((image.name, "the caption model returned an empty caption"))
+        return
+    try:
+        res = capfiles.write_caption(image, text, cast(capfiles.CaptionMode, mode))  # checked: check_request
+    except OSError as e:
+        run.failed.append((image.name, f"cannot write {capfiles.caption_path(image).name}: {e}"))
+        return
+    outcome = {"written": run.written, "appended": run.appended, "skipped": run.skipped}
+    outcome.get(res.action, run.unchanged).append(image.name)
+    run.captions[image.name] = res.text
 
-    root = resolve_existing_dir(folder)
-    images = list_images(root)
+
+def folder_images(folder: str | os.PathLike) -> list[Path]:
+    """The images directly in ``folder`` (the prepared folder the trainer reads); ValueError when
+    the folder is unusable or holds none."""
+    images = list_images(resolve_existing_dir(folder))
     if not images:
         raise ValueError(f"no images in {folder}")
-    return caption_images(images, model, **kwargs)
+    return images
 
 
-class CaptionerHost(Protocol):
-    """What the host must offer for captioning (implemented by the webui bridge)."""
+def caption_folder(folder: str | os.PathLike, model: CaptionModel, **kwargs: Any) -> CaptionRun:
+    """Caption the images directly in ``folder`` with a loaded ``model``."""
+    return caption_images(folder_images(folder), model, **kwargs)
 
-    def feature(self, name: str) -> tuple[bool, str]: ...
 
-    def captioner(self, source: str) -> AbstractContextManager[Any]:
-        """Load the caption model(s) once for ``source`` (blip | deepbooru | both), yield an
-        object with ``caption_batch``/``tag_batch``, release them on exit as the webui's
-        "keep models in memory" setting says."""
-        ...
+def captioning_job(
+    host: Host,
+    folder: str | os.PathLike,
+    *,
+    source: str = "blip",
+    mode: str = "skip",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Callable[[Progress], CaptionRun]:
+    """Check a request now (``Unavailable`` outside the webui or without DeepBooru, ``ValueError``
+    for a bad mode/source or a folder without images), before any model loads; returns the work:
+    load the host's model once, caption, release it."""
+    host.require("caption")
+    if source in ("deepbooru", "both"):
+        host.require("deepbooru")
+    check_request(mode, source)
+    images = folder_images(folder)
+
+    def work(progress: Progress) -> CaptionRun:
+        with host.captioner(source) as model:
+            return caption_images(
+                images, model, mode=mode, batch_size=batch_size, source=source, progress=progress
+            )
+
+    return work
 
 
 def run_captioning(
-    host: Any,
+    host: Host,
     folder: str | os.PathLike,
     *,
     source: str = "blip",
@@ -267,21 +282,6 @@ def run_captioning(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> CaptionRun:
-    """Caption a folder with the host's model (raises ``Unavailable`` with the reason outside the
-    webui or when DeepBooru is missing)."""
-    host.require("caption")
-    if source in ("deepbooru", "both"):
-        host.require("deepbooru")
-    opener = getattr(host, "captioner", None)
-    if opener is None:
-        raise Unavailable("this host has no caption model")
-    from lib_textinv.dataset.scan import list_images
-    from lib_textinv.kit.files import resolve_existing_dir
-
-    images = list_images(resolve_existing_dir(folder))
-    if not images:  # before loading any model
-        raise ValueError(f"no images in {folder}")
-    with opener(source) as model:
-        return caption_images(
-            images, model, mode=mode, batch_size=batch_size, source=source, progress=progress
-        )
+    """Caption a folder with the host's model, here and now (``captioning_job``'s checks first)."""
+    work = captioning_job(host, folder, source=source, mode=mode, batch_size=batch_size)
+    return work(progress or Progress())

@@ -2,7 +2,8 @@
 
 Every bulk operation returns a new mapping and never mutates its input; ``Editor`` keeps the
 current captions, what is on disk, and the one-step undo of the last bulk edit. Tags are the
-comma-separated parts of a caption (how the trainer's shuffle/drop-out splits it, §3.12).
+comma-separated parts of a caption, as the trainer's shuffle/drop-out splits them
+(modules/textual_inversion/dataset.py:152-161).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from lib_textinv.kit.host import PromptCounter
 
 Captions = Mapping[str, str]
 CLIP_CHUNK = 75  # tokens per CLIP chunk; an embedding's vectors take that many of them
@@ -239,13 +241,6 @@ class Editor:
 # -- token counts -------------------------------------------------------------------------------
 
 
-class Tokenizer(Protocol):
-    """The loaded model's tokenizer (inside the webui). ``count_tokens`` = tokens of ``text``
-    without start/end tokens, embeddings counted as their vectors."""
-
-    def count_tokens(self, text: str) -> int: ...
-
-
 def token_limit(vectors: int) -> int:
     """Tokens a caption may use before the prompt with the embedding spills past one CLIP chunk."""
     return max(0, CLIP_CHUNK - max(0, vectors))
@@ -270,7 +265,8 @@ class TokenCount:
         return f"{base} of {self.limit}"
 
 
-def count_tokens(tokenizer: Tokenizer | None, caption: str, vectors: int) -> TokenCount | None:
+def count_tokens(tokenizer: PromptCounter | None, caption: str, vectors: int) -> TokenCount | None:
+    """The caption's tokens against its limit (None without the loaded model's tokenizer)."""
     if tokenizer is None:
         return None
     return TokenCount(int(tokenizer.count_tokens(caption)), token_limit(vectors))

@@ -1,5 +1,6 @@
 """Caption files: ``<image stem>.txt`` (UTF-8) beside each image, as the webui's dataset reads
-them (webui-api.md §3.12).
+them (docs/webui-contract.md §Training dataset and caption files;
+modules/textual_inversion/dataset.py:74-85).
 
 Reading for the editor normalises line endings and strips; ``trainer_caption`` returns exactly
 what the trainer puts in ``[filewords]`` (the file as text, not stripped, or the file-name
@@ -78,10 +79,13 @@ def _encode_like(text: str, crlf: bool) -> str:
     return text.replace("\n", "\r\n") if crlf else text
 
 
+WriteAction = Literal["written", "appended", "skipped", "unchanged"]
+
+
 @dataclass(frozen=True)
 class WriteResult:
     path: Path
-    action: Literal["written", "appended", "skipped", "unchanged"]
+    action: WriteAction
     text: str  # the caption now in the file (normalised), or the existing one when skipped
 
 
@@ -106,6 +110,7 @@ def write_caption(
     existing = None if raw is None else normalize_newlines(raw.decode("utf-8-sig", errors="replace")).strip()
     crlf = raw is not None and _uses_crlf(raw)
 
+    action: WriteAction
     if existing:
         if mode == "skip":
             return WriteResult(p, "skipped", existing)

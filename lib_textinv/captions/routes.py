@@ -1,7 +1,8 @@
-"""HTTP routes of the Captions section (mounted by the lead under ``/textinv/v1``).
+"""HTTP routes of the Captions section (under ``/textinv/v1``).
 
-``POST /caption`` starts a captioning job; ``GET /captions?folder=…`` lists the captions of a
-folder; ``PUT /captions`` writes the captions that changed.
+``POST /captions`` starts the same captioning job as the tab's button (``captions.work``) and
+returns ``{"job_id"}``; ``GET``/``DELETE /jobs/{id}`` follow or stop it. ``GET /captions?folder=…``
+lists the captions of a folder; ``PUT /captions`` writes the captions that changed.
 """
 
 from __future__ import annotations
@@ -9,60 +10,55 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
 
 from lib_textinv.captions import files as capfiles
-from lib_textinv.captions.captioning import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, run_captioning
-from lib_textinv.kit import files as fsio
-from lib_textinv.kit.host import Unavailable
-from lib_textinv.kit.jobs import JOBS
+from lib_textinv.captions.captioning import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, SOURCES
+from lib_textinv.captions.work import CaptionRequest, start_caption
+from lib_textinv.kit.api_models import Field, Model
+from lib_textinv.kit.host import Host
 
 logger = logging.getLogger(__name__)
 
 
-class CaptionRequest(BaseModel):
+def _one_of(names: tuple[str, ...]) -> str:
+    return "^(" + "|".join(names) + ")$"
+
+
+class CaptionJobRequest(Model):
     folder: str = Field(..., min_length=1, max_length=4096, description="folder of images to caption")
-    model: str = Field("blip", regex="^(blip|deepbooru|both)$")
-    mode: str = Field("skip", regex="^(skip|overwrite|append)$")
+    model: str = Field("blip", pattern=_one_of(SOURCES))
+    mode: str = Field("skip", pattern=_one_of(capfiles.MODES))
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE)
 
 
-class CaptionsPut(BaseModel):
+class CaptionsPut(Model):
     folder: str = Field(..., min_length=1, max_length=4096)
     captions: dict[str, str] = Field(..., description="image file name → caption")
 
 
-class CaptionItem(BaseModel):
+class CaptionItem(Model):
     file: str
     caption: str
     has_file: bool
 
 
-class CaptionsList(BaseModel):
+class CaptionsList(Model):
     folder: str
     captions: list[CaptionItem]
 
 
-def add_routes(router: APIRouter, host) -> None:
-    @router.post("/caption")
-    def start_captioning(req: CaptionRequest) -> dict:
+def add_routes(router: APIRouter, host: Host) -> None:
+    def start_captioning(req: CaptionJobRequest) -> dict:
+        request = CaptionRequest(req.folder, req.model, req.mode, req.batch_size)
         try:
-            host.require("caption")
-            if req.model in ("deepbooru", "both"):
-                host.require("deepbooru")
-            folder = fsio.resolve_existing_dir(req.folder)
-        except Unavailable as e:
-            raise HTTPException(503, detail=str(e)) from e
-        except ValueError as e:
+            job = start_caption(host, request)  # Unavailable → 503 (kit.http_errors)
+        except ValueError as e:  # no such folder, no images in it
             raise HTTPException(400, detail=str(e)) from e
-
-        def work(progress):
-            return run_captioning(
-                host, folder, source=req.model, mode=req.mode, batch_size=req.batch_size, progress=progress
-            ).to_dict()
-
-        job = JOBS.start(f"Captioning {folder.name}", work, runner=host.run_job)
         return {"job_id": job.id}
+
+    router.add_api_route("/captions", start_captioning, methods=["POST"], summary="Caption a folder (a job)")
+    # The first name of this route, kept for existing clients.
+    router.add_api_route("/caption", start_captioning, methods=["POST"], include_in_schema=False)
 
     @router.get("/captions", response_model=CaptionsList)
     def list_captions(folder: str = Query(..., min_length=1, max_length=4096)) -> CaptionsList:
@@ -79,7 +75,5 @@ def add_routes(router: APIRouter, host) -> None:
             written = capfiles.save_changed(req.folder, req.captions)
         except ValueError as e:  # unknown/unsafe file name, missing folder: nothing was written
             raise HTTPException(400, detail=str(e)) from e
-        except OSError as e:
-            raise HTTPException(500, detail=f"cannot write captions: {e}") from e
         unchanged = sorted(set(req.captions) - set(written))
         return {"written": written, "unchanged": unchanged}

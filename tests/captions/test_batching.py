@@ -24,12 +24,12 @@ def signature(im) -> str:
 
 
 class FakeModel:
-    def __init__(self, fail_on: set[str] = frozenset(), tags: bool = False):
+    """The contract's ``CaptionModel``: BLIP-like captions from the pixels, DeepBooru-like tags."""
+
+    def __init__(self, fail_on: set[str] = frozenset()):
         self.calls: list[int] = []
         self.tag_calls: list[int] = []
         self.fail_on = fail_on
-        if tags:
-            self.tag_batch = self._tag_batch
 
     def caption_batch(self, images):
         self.calls.append(len(images))
@@ -41,7 +41,7 @@ class FakeModel:
             out.append(sig)
         return out
 
-    def _tag_batch(self, images):
+    def tag_batch(self, images):
         self.tag_calls.append(len(images))
         return [f"tag{im.width % 7}, photo" for im in images]
 
@@ -119,11 +119,13 @@ def test_append_mode(folder):
 
 
 def test_deepbooru_tags_and_both(folder):
-    model = FakeModel(tags=True)
+    model = FakeModel()
     captioning.caption_folder(folder, model, mode="overwrite", source="both", batch_size=8)
     assert cf.read_caption(folder / "grass.jpg").startswith("tag5, photo, 96x80 rgb")
-    with pytest.raises(Unavailable, match="DeepBooru"):
-        captioning.caption_folder(folder, FakeModel(), source="deepbooru")
+    assert model.tag_calls == model.calls == [len(NAMES)]
+    captioning.caption_folder(folder, model, mode="overwrite", source="deepbooru", batch_size=8)
+    assert cf.read_caption(folder / "grass.jpg") == "tag5, photo"
+    assert model.calls == [len(NAMES)]  # tags only: BLIP not asked again
 
 
 def test_interrupt_keeps_captions_already_written(folder):
@@ -185,7 +187,48 @@ def test_run_captioning_loads_model_once_and_releases(folder):
     run = captioning.run_captioning(host, folder, mode="overwrite", batch_size=3)
     assert len(run.written) == len(NAMES)
     assert host.opened == ["blip"] and host.closed == 1
-    with pytest.raises(Unavailable, match="deepbooru"):
+    with pytest.raises(Unavailable, match="deepbooru"):  # a host without DeepBooru: refused before loading
         captioning.run_captioning(host, folder, source="deepbooru")
     with pytest.raises(Unavailable, match="standalone"):
         captioning.run_captioning(BaseHost(), folder)
+    with pytest.raises(ValueError, match="unknown mode"):
+        captioning.run_captioning(host, folder, mode="merge")
+    assert host.opened == ["blip"] and host.closed == 1  # no model loaded for a refused request
+
+
+class StoppingModel(FakeModel):
+    """Presses Stop while its second batch is being captioned (as a user would mid-batch)."""
+
+    def __init__(self, progress):
+        super().__init__()
+        self.progress = progress
+
+    def caption_batch(self, images):
+        if len(self.calls) == 1:
+            self.progress.cancel()
+        return super().caption_batch(images)
+
+
+def test_stop_during_a_batch_keeps_earlier_captions_and_writes_no_more(folder):
+    progress = RecordingProgress()
+    run = captioning.caption_folder(
+        folder, StoppingModel(progress), mode="overwrite", batch_size=3, progress=progress
+    )
+    assert run.interrupted
+    assert len(run.written) == 3  # the first batch; the second was captioned after Stop: not written
+    assert sorted(p.stem for p in folder.glob("*.txt")) == sorted(Path(n).stem for n in run.written)
+    assert "interrupted" in run.summary()
+
+
+def test_stop_between_deepbooru_and_blip_skips_blip(folder):
+    progress = RecordingProgress()
+
+    class StopAfterTags(FakeModel):
+        def tag_batch(self, images):
+            progress.cancel()
+            return super().tag_batch(images)
+
+    model = StopAfterTags()
+    run = captioning.caption_folder(folder, model, mode="overwrite", source="both", progress=progress)
+    assert run.interrupted and not run.written and model.calls == []
+    assert not list(folder.glob("*.txt"))

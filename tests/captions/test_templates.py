@@ -1,17 +1,18 @@
-"""The training prompt matches the webui's rules (dataset.py ``create_text``, §3.2, §3.12)."""
+"""The training prompt matches the webui's rules (modules/textual_inversion/dataset.py:42-43 reads
+a template, :152-161 ``create_text`` builds a prompt)."""
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lib_textinv.captions.prompt_preview import template_choices
 from lib_textinv.kit import templates as tpl
-
-WEBUI_TEMPLATES = Path("/work/webui-cpu/webui/textual_inversion_templates")
+from lib_textinv.kit.host import StandaloneHost
+from tests.captions.shipped_templates import SHIPPED, write_shipped_templates
 
 
 def webui_read_lines(template_file):
@@ -50,12 +51,24 @@ def test_read_template_like_webui(tmp_path, content):
     assert tpl.read_template(p) == webui_read_lines(p)
 
 
-def test_read_template_shipped_files():
-    if not WEBUI_TEMPLATES.is_dir():
-        pytest.skip("no webui checkout with its templates on this machine")
-    for p in WEBUI_TEMPLATES.glob("*.txt"):
-        assert tpl.read_template(p) == webui_read_lines(p), p.name
-    assert len(tpl.read_template(WEBUI_TEMPLATES / "style_filewords.txt")) == 19
+def test_read_template_shipped_files(tmp_path):
+    """Files shaped like the six the webui ships: one prompt per line, read as the webui reads them."""
+    folder = write_shipped_templates(tmp_path / "textual_inversion_templates")
+    for t in SHIPPED:
+        lines = tpl.read_template(folder / t.name)
+        assert lines == webui_read_lines(folder / t.name), t.name
+        assert len(lines) == t.lines and all(lines), t.name  # no blank prompt among them
+        assert tpl.uses_filewords(lines) == t.filewords, t.name
+        assert all((tpl.NAME in line) == t.name_token for line in lines), t.name
+    assert len(tpl.read_template(folder / "style_filewords.txt")) == 19
+    assert tpl.read_template(folder / "none.txt") == ["picture"]
+
+
+def test_the_shipped_set_offers_style_filewords_first(tmp_path):
+    folder = write_shipped_templates(tmp_path / "textual_inversion_templates")
+    names, default = template_choices(StandaloneHost(templates_dir=str(folder)))
+    assert names == sorted(t.name for t in SHIPPED)
+    assert default == tpl.DEFAULT_TEMPLATE == "style_filewords.txt"
 
 
 def test_read_template_missing(tmp_path):
