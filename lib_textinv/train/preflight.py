@@ -2,10 +2,8 @@
 what to do.
 
 Checks run on plain facts (the host's ``ModelFacts``, ``EmbeddingInfo``, templates, paths) and on
-the files; nothing here loads a model. ``ensure_run_folder`` creates ``<log>/<date>/<name>``: the
-webui writes its settings file (and the loss CSV) there without creating it when neither
-checkpoints nor previews are saved (webui-on-cpu.md). ``crop_copy_to_size`` is the "crop them"
-fix: it writes centre-cropped copies into a new folder and never touches the user's images.
+the files; nothing here loads a model. ``crop_copy_to_size`` is the "crop them" fix: it writes
+centre-cropped copies into a new folder and never touches the user's images.
 """
 
 from __future__ import annotations
@@ -15,25 +13,37 @@ import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
+from lib_textinv.kit.host import Host, ModelFacts
 from lib_textinv.kit.progress import Progress
-from lib_textinv.train.call import TrainArgs, TrainHost, planned_checkpoint_steps, run_folder
+from lib_textinv.train.loss_csv import FILENAME as LOSS_CSV
 from lib_textinv.train.lr_schedule import ScheduleError, check_schedule
-from lib_textinv.train.presets import DatasetFacts, scan_dataset
+from lib_textinv.train.params import TrainArgs, out_of_bounds
+from lib_textinv.train.presets import DatasetFacts, is_folder, scan_dataset
+from lib_textinv.train.run_files import planned_checkpoint_steps, run_folder
 
 logger = logging.getLogger(__name__)
 
 DISK_MARGIN = 50 * 1024 * 1024  # keep this much free beyond the estimate
 MAX_LISTED = 12
 
-ERROR, WARNING, OK = "error", "warning", "ok"
+
+class Level(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    OK = "ok"
+
+
+ERROR, WARNING, OK = Level.ERROR, Level.WARNING, Level.OK
 
 
 @dataclass
 class Check:
-    key: str
-    level: str  # error | warning | ok
+    key: str  # what was checked: "size", "captions", "model"… (the UI offers "crop them" for "size")
+    level: Level
     title: str
     fix: str = ""
     files: list[str] = field(default_factory=list)
@@ -61,7 +71,7 @@ class PreflightReport:
         return not self.errors
 
     def add(
-        self, key: str, level: str, title: str, fix: str = "", files=(), action: str | None = None
+        self, key: str, level: Level, title: str, fix: str = "", files=(), action: str | None = None
     ) -> None:
         self.checks.append(Check(key, level, title, fix, [str(f) for f in files], action))
 
@@ -75,7 +85,7 @@ class PreflightReport:
             "final_step": self.final_step,
             "run_folder": self.run_folder,
             "schedule": self.schedule_text,
-            "checks": [asdict(c) for c in self.checks],
+            "checks": [{**asdict(c), "level": c.level.value} for c in self.checks],
         }
 
     def summary(self) -> str:
@@ -100,30 +110,18 @@ class PreflightReport:
         return "\n".join(lines)
 
 
-def _option(host: TrainHost, key: str, default):
-    """A webui option, or ``default`` for hosts without ``webui_option`` (standalone)."""
-    fn = getattr(host, "webui_option", None)
-    return fn(key, default) if fn else default
-
-
 # -- single checks -------------------------------------------------------------------------------
 
 
 def check_numbers(args: TrainArgs, rep: PreflightReport, n_images: int) -> None:
-    bad = []
-    for name in ("batch_size", "gradient_step", "steps"):
-        if getattr(args, name) < 1:
-            bad.append(f"{name} must be at least 1")
-    for name in ("save_embedding_every", "create_image_every"):
-        if getattr(args, name) < 0:
-            bad.append(f"{name} must be 0 (off) or more")
-    if not 0 <= args.tag_drop_out <= 1:
-        bad.append("tag drop-out must be between 0 and 1")
+    size = ("training_width", "training_height")
+    bad = out_of_bounds(args, exclude=size if args.varsize else ())
     if not args.varsize:
-        for name in ("training_width", "training_height"):
-            v = getattr(args, name)
-            if v < 64 or v > 4096 or v % 8:
-                bad.append(f"{name.replace('training_', '')} {v} must be a multiple of 8 between 64 and 4096")
+        bad += [
+            f"{n.replace('training_', '')} {getattr(args, n)} must be a multiple of 8"
+            for n in size
+            if getattr(args, n) % 8
+        ]
     if bad:
         rep.add("numbers", ERROR, "; ".join(bad), "correct the values in the form")
     if n_images and args.batch_size > n_images:
@@ -161,6 +159,13 @@ def check_dataset(
             "the webui reads images directly in that folder (not in sub-folders)",
         )
         return
+    check_images(args, facts, rep)
+    if _uses_filewords(args, template_path, rep):
+        check_captions(args, facts, rep)
+
+
+def check_images(args: TrainArgs, facts: DatasetFacts, rep: PreflightReport) -> None:
+    """Images that cannot be read, and (unless "do not resize") images not at the training size."""
     unreadable = [i for i in facts.images if i.error]
     if unreadable:
         rep.add(
@@ -170,63 +175,67 @@ def check_dataset(
             "remove or replace them",
             [i.path for i in unreadable],
         )
-    if not args.varsize:
-        want = (args.training_width, args.training_height)
-        wrong = [i for i in facts.readable if i.size != want]
-        if wrong:
-            sizes = sorted({f"{i.size[0]}×{i.size[1]}" for i in wrong if i.size})
-            rep.add(
-                "size",
-                ERROR,
-                f"{len(wrong)} of {len(facts.images)} images are not {want[0]}×{want[1]} "
-                f"({', '.join(sizes[:5])})",
-                "crop them to the training size (a copy; your images stay as they are), "
-                "or change width/height",
-                [i.path for i in wrong],
-                action="crop",
-            )
-        elif facts.readable:
-            rep.add("size", OK, f"all {len(facts.readable)} images are {want[0]}×{want[1]}")
-    uses_filewords = False
-    if template_path:
-        try:
-            uses_filewords = "[filewords]" in Path(template_path).read_text(
-                encoding="utf-8", errors="replace"
-            )
-        except OSError as e:
-            rep.add(
-                "template",
-                ERROR,
-                f"template {args.template_filename} cannot be read ({e})",
-                "pick another template",
-            )
-    if uses_filewords:
-        missing = [i.path for i in facts.images if not i.has_caption]
-        empty = [i.path for i in facts.images if i.caption_empty]
-        if missing:
-            rep.add(
-                "captions",
-                ERROR,
-                f"{len(missing)} image(s) have no caption file, "
-                f"but {args.template_filename} uses [filewords]",
-                "write captions in the Captions section, or pick a template without [filewords] "
-                "(the webui would use the file name as the caption)",
-                missing,
-            )
-        if empty:
-            rep.add(
-                "captions-empty",
-                WARNING,
-                f"{len(empty)} caption file(s) are empty",
-                "their prompts will have no description",
-                empty,
-            )
-        if not missing:
-            rep.add("captions", OK, "every image has a caption for [filewords]")
+    if args.varsize:
+        return
+    want = (args.training_width, args.training_height)
+    wrong = [i for i in facts.readable if i.size != want]
+    if wrong:
+        sizes = sorted({f"{i.size[0]}×{i.size[1]}" for i in wrong if i.size})
+        rep.add(
+            "size",
+            ERROR,
+            f"{len(wrong)} of {len(facts.images)} images are not {want[0]}×{want[1]} "
+            f"({', '.join(sizes[:5])})",
+            "crop them to the training size (a copy; your images stay as they are), or change width/height",
+            [i.path for i in wrong],
+            action="crop",
+        )
+    elif facts.readable:
+        rep.add("size", OK, f"all {len(facts.readable)} images are {want[0]}×{want[1]}")
 
 
-def check_model(host: TrainHost, args: TrainArgs, rep: PreflightReport) -> int:
-    """Model family, embedding presence/width/step; returns the embedding's current step."""
+def _uses_filewords(args: TrainArgs, template_path: str | None, rep: PreflightReport) -> bool:
+    if not template_path:
+        return False
+    try:
+        return "[filewords]" in Path(template_path).read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        rep.add(
+            "template",
+            ERROR,
+            f"template {args.template_filename} cannot be read ({e})",
+            "pick another template",
+        )
+        return False
+
+
+def check_captions(args: TrainArgs, facts: DatasetFacts, rep: PreflightReport) -> None:
+    """The template uses [filewords]: every image needs a caption file."""
+    missing = [i.path for i in facts.images if not i.has_caption]
+    empty = [i.path for i in facts.images if i.caption_empty]
+    if missing:
+        rep.add(
+            "captions",
+            ERROR,
+            f"{len(missing)} image(s) have no caption file, but {args.template_filename} uses [filewords]",
+            "write captions in the Captions section, or pick a template without [filewords] "
+            "(the webui would use the file name as the caption)",
+            missing,
+        )
+    if empty:
+        rep.add(
+            "captions-empty",
+            WARNING,
+            f"{len(empty)} caption file(s) are empty",
+            "their prompts will have no description",
+            empty,
+        )
+    if not missing:
+        rep.add("captions", OK, "every image has a caption for [filewords]")
+
+
+def check_model(host: Host, rep: PreflightReport) -> ModelFacts:
+    """Whether the loaded model can be trained here."""
     facts = host.model_facts()
     if not facts.loaded:
         rep.add("model", ERROR, "no model is loaded", "load an SD1 or SD2 checkpoint in the webui")
@@ -245,55 +254,59 @@ def check_model(host: TrainHost, args: TrainArgs, rep: PreflightReport) -> int:
         )
     else:
         rep.add("model", OK, f"{facts.name} ({facts.family}) can be trained")
-    if getattr(host, "is_lowvram", lambda: False)():
+    if host.is_lowvram():
         rep.add(
             "lowvram",
             ERROR,
             "the webui runs with --lowvram, where it refuses to train embeddings",
             "restart the webui with --medvram instead (training works there)",
         )
-    initial = 0
-    embs = {e.name: e for e in host.embeddings()}
-    emb = embs.get(args.embedding_name)
-    if not args.embedding_name:
+    return facts
+
+
+def check_embedding(host: Host, args: TrainArgs, facts: ModelFacts, rep: PreflightReport) -> int:
+    """Embedding presence, width and step; returns the embedding's current step."""
+    name = args.embedding_name
+    emb = {e.name: e for e in host.embeddings()}.get(name)
+    if not name:
         rep.add(
             "embedding", ERROR, "no embedding selected", "create one in the Embedding section, then refresh"
         )
-    elif emb is None:
+        return 0
+    if emb is None:
         rep.add(
             "embedding",
             ERROR,
-            f"the webui has no embedding named {args.embedding_name!r}",
+            f"the webui has no embedding named {name!r}",
             "create it in the Embedding section, or press refresh if the file was just added",
         )
-    elif not emb.loaded:
+        return 0
+    if not emb.loaded:
         rep.add(
             "embedding",
             ERROR,
-            f"the webui skipped {args.embedding_name!r} (its width {emb.width} does not "
-            "fit the loaded model)",
+            f"the webui skipped {name!r} (its width {emb.width} does not fit the loaded model)",
             "load a model of the family it was made for, or create a new embedding",
         )
-    else:
-        initial = emb.step or 0
-        if facts.embedding_width and emb.width and emb.width != facts.embedding_width:
-            rep.add(
-                "width",
-                ERROR,
-                f"{args.embedding_name} is {emb.width} wide "
-                f"but the loaded model expects {facts.embedding_width}",
-                "create a new embedding for this model",
-            )
-        if initial >= args.steps:
-            rep.add(
-                "steps",
-                ERROR,
-                f"{args.embedding_name} already has {initial} steps and max steps is {args.steps}: the webui "
-                "would return at once",
-                f"max steps counts from zero: set it above {initial}",
-            )
-        elif initial:
-            rep.add("resume", OK, f"continues from step {initial} (max steps {args.steps} includes them)")
+        return 0
+    initial = emb.step or 0
+    if facts.embedding_width and emb.width and emb.width != facts.embedding_width:
+        rep.add(
+            "width",
+            ERROR,
+            f"{name} is {emb.width} wide but the loaded model expects {facts.embedding_width}",
+            "create a new embedding for this model",
+        )
+    if initial >= args.steps:
+        rep.add(
+            "steps",
+            ERROR,
+            f"{name} already has {initial} steps and max steps is {args.steps}: "
+            "the webui would return at once",
+            f"max steps counts from zero: set it above {initial}",
+        )
+    elif initial:
+        rep.add("resume", OK, f"continues from step {initial} (max steps {args.steps} includes them)")
     return initial
 
 
@@ -340,21 +353,30 @@ def _existing_parent(path: Path) -> Path:
     return p
 
 
-def check_disk_and_folder(
-    args: TrainArgs, host: TrainHost, initial: int, final: int, rep: PreflightReport, now: _dt.datetime
-) -> None:
+def check_log_folder(args: TrainArgs, rep: PreflightReport) -> Path | None:
+    """The existing folder the run folder will be made in (None, with an error, when there is none)."""
     if not args.log_directory.strip():
         rep.add("log", ERROR, "no log folder", "the webui's default is textual_inversion")
-        return
-    log = Path(args.log_directory)
-    base = _existing_parent(log)
+        return None
+    try:
+        base = _existing_parent(Path(args.log_directory))
+    except (OSError, ValueError) as e:  # a NUL byte, a name longer than the file system allows
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        rep.add("log", ERROR, f"the log folder is not a usable path ({why})", "choose another log folder")
+        return None
     if not os.access(base, os.W_OK):
         rep.add("log", ERROR, f"cannot write into {base}", "choose a log folder you can write to")
-        return
+        return None
+    return base
+
+
+def check_disk(
+    args: TrainArgs, host: Host, initial: int, final: int, base: Path, rep: PreflightReport
+) -> None:
     emb = {e.name: e for e in host.embeddings()}.get(args.embedding_name)
     n_vec, width = (emb.vectors or 1, emb.width or 768) if emb else (1, 768)
     need = estimate_bytes(
-        args, n_vec, width, initial, final, bool(_option(host, "save_optimizer_state", False))
+        args, n_vec, width, initial, final, bool(host.webui_option("save_optimizer_state", False))
     )
     free = shutil.disk_usage(base).free
     if free < need + DISK_MARGIN:
@@ -368,7 +390,12 @@ def check_disk_and_folder(
     else:
         rep.add("disk", OK, f"about {need / 2**20:.1f} MB needed, {free / 2**30:.1f} GB free")
 
-    folder = run_folder(log, args.embedding_name, now)
+
+def check_run_folder(
+    args: TrainArgs, initial: int, final: int, rep: PreflightReport, now: _dt.datetime
+) -> None:
+    """An earlier run of the same name and day: checkpoints it would overwrite, a CSV it appends to."""
+    folder = run_folder(args.log_directory, args.embedding_name, now)
     rep.run_folder = str(folder)
     clashes = [
         p
@@ -383,8 +410,7 @@ def check_disk_and_folder(
             "move them away, rename the embedding, or choose another log folder",
             clashes,
         )
-    csv_path = folder / "textual_inversion_loss.csv"
-    if csv_path.exists():
+    if (folder / LOSS_CSV).exists():
         rep.add(
             "csv",
             WARNING,
@@ -394,8 +420,8 @@ def check_disk_and_folder(
     rep.add("folder", OK, f"the run's log folder {folder} is created before the webui starts")
 
 
-def check_loss_csv_period(host: TrainHost, final: int, override: int | None, rep: PreflightReport) -> None:
-    every = override or int(_option(host, "training_write_csv_every", 500) or 0)
+def check_loss_csv_period(host: Host, final: int, override: int | None, rep: PreflightReport) -> None:
+    every = override or int(host.webui_option("training_write_csv_every", 500) or 0)
     if every <= 0:
         rep.add(
             "csv-period",
@@ -418,9 +444,8 @@ def check_loss_csv_period(host: TrainHost, final: int, override: int | None, rep
 
 
 def run_preflight(
-    host: TrainHost,
+    host: Host,
     args: TrainArgs,
-    loss_csv_every: int | None = None,
     now: _dt.datetime | None = None,
     facts: DatasetFacts | None = None,
 ) -> PreflightReport:
@@ -432,7 +457,7 @@ def run_preflight(
     except TypeError as e:
         rep.add("types", ERROR, str(e), "correct the value in the form")
         return rep
-    if facts is None and args.data_root and Path(args.data_root).is_dir():
+    if facts is None and is_folder(args.data_root):
         facts = scan_dataset(args.data_root)
     templates = host.templates()
     tpath = templates.get(args.template_filename)
@@ -445,23 +470,16 @@ def run_preflight(
         )
     check_dataset(args, facts, rep, tpath)
     check_numbers(args, rep, len(facts.readable) if facts else 0)
-    initial = check_model(host, args, rep)
+    initial = check_embedding(host, args, check_model(host, rep), rep)
     rep.initial_step = initial
     final = check_schedules(args, initial, rep) if args.steps > initial else args.steps
     rep.final_step = final
-    check_loss_csv_period(host, final, loss_csv_every, rep)
-    check_disk_and_folder(args, host, initial, final, rep, now)
+    check_loss_csv_period(host, final, args.loss_csv_every or None, rep)
+    base = check_log_folder(args, rep)
+    if base is not None:
+        check_disk(args, host, initial, final, base, rep)
+        check_run_folder(args, initial, final, rep, now)
     return rep
-
-
-def ensure_run_folder(
-    log_directory: str | os.PathLike, embedding_name: str, when: _dt.datetime | None = None
-) -> Path:
-    """Create ``<log>/<YYYY-MM-DD>/<name>`` (the webui writes into it without creating it when
-    no checkpoints and no previews are saved)."""
-    folder = run_folder(log_directory, embedding_name, when)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 # -- the "crop them" fix ---------------------------------------------------------------------------
@@ -478,21 +496,12 @@ def crop_copy_to_size(
     of another size are centre-cropped to the aspect ratio and resized (Lanczos); right-sized ones
     and caption files are copied as they are. Returns the new folder and per-file problems. The
     user's folder is never written to."""
-    from PIL import Image
-
-    from lib_textinv.captions.files import caption_path
     from lib_textinv.dataset.scan import list_images
-    from lib_textinv.kit.files import atomic_save_image, atomic_write_bytes, check_output_dir
-    from lib_textinv.kit.images import ImageRefused, load_rgb
+    from lib_textinv.kit.files import check_output_dir
+    from lib_textinv.kit.images import ImageRefused
 
     src = Path(folder)
-    if dest is None:
-        dest = src.parent / f"{src.name}-{width}x{height}"
-        i = 2
-        while Path(dest).exists() and any(Path(dest).iterdir()):
-            dest = src.parent / f"{src.name}-{width}x{height}-{i}"
-            i += 1
-    dst = check_output_dir(src, dest)
+    dst = check_output_dir(src, dest if dest is not None else _free_crop_folder(src, width, height))
     dst.mkdir(parents=True, exist_ok=True)
     files = list_images(src)
     progress = progress or Progress()
@@ -500,29 +509,48 @@ def crop_copy_to_size(
     problems = []
     for p in files:
         progress.check()
-        out = dst / p.name
         try:
-            if out.exists():
-                raise FileExistsError(f"{out} already exists; not overwritten")
-            im = load_rgb(p)
-            if im.size == (width, height):
-                atomic_write_bytes(out, p.read_bytes())
-            else:
-                scale = max(width / im.width, height / im.height)
-                cw, ch = round(width / scale), round(height / scale)
-                left, top = (im.width - cw) // 2, (im.height - ch) // 2
-                im = im.crop((left, top, left + cw, top + ch)).resize((width, height), Image.LANCZOS)
-                params = {"quality": 95} if p.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
-                if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"):
-                    atomic_save_image(im, out, **params)
-                else:  # formats PIL writes less reliably (gif/tiff/bmp): store as PNG
-                    out = out.with_suffix(".png")
-                    atomic_save_image(im, out)
-            cap = caption_path(p)
-            if cap.is_file():
-                atomic_write_bytes(caption_path(out), cap.read_bytes())
+            _crop_copy_one(p, dst, width, height)
         except (ImageRefused, OSError, ValueError) as e:
             problems.append(f"{p.name}: {e}")
             logger.warning("crop copy: %s: %s", p.name, e)
         progress.step(text=p.name)
     return dst, problems
+
+
+def _free_crop_folder(src: Path, width: int, height: int) -> Path:
+    """``<src>-<w>x<h>`` beside the source, or ``-2``, ``-3``… when that one has files."""
+    dest = src.parent / f"{src.name}-{width}x{height}"
+    i = 2
+    while dest.exists() and any(dest.iterdir()):
+        dest = src.parent / f"{src.name}-{width}x{height}-{i}"
+        i += 1
+    return dest
+
+
+def _crop_copy_one(p: Path, dst: Path, width: int, height: int) -> None:
+    from PIL import Image
+
+    from lib_textinv.captions.files import caption_path
+    from lib_textinv.kit.files import atomic_save_image, atomic_write_bytes
+    from lib_textinv.kit.images import load_rgb
+
+    out = dst / p.name
+    if out.exists():
+        raise FileExistsError(f"{out} already exists; not overwritten")
+    im = load_rgb(p)
+    if im.size == (width, height):
+        atomic_write_bytes(out, p.read_bytes())
+    else:
+        scale = max(width / im.width, height / im.height)
+        cw, ch = round(width / scale), round(height / scale)
+        left, top = (im.width - cw) // 2, (im.height - ch) // 2
+        im = im.crop((left, top, left + cw, top + ch)).resize((width, height), Image.Resampling.LANCZOS)
+        suffix = p.suffix.lower()
+        params: dict[str, Any] = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
+        if suffix not in (".jpg", ".jpeg", ".png", ".webp"):  # gif/tiff/bmp: PIL writes PNG more reliably
+            out = out.with_suffix(".png")
+        atomic_save_image(im, out, **params)
+    cap = caption_path(p)
+    if cap.is_file():
+        atomic_write_bytes(caption_path(out), cap.read_bytes())

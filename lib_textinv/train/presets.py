@@ -59,6 +59,15 @@ class DatasetFacts:
         return sum(1 for i in self.images if i.has_caption)
 
 
+def is_folder(path: str | os.PathLike) -> bool:
+    """Whether a user-typed path is a folder; False also for what is no path at all (a NUL byte,
+    a name longer than the file system allows)."""
+    try:
+        return bool(str(path).strip()) and Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def image_size(path: Path) -> tuple[int, int]:
     """Size after EXIF rotation; decodes the pixels so a truncated file is caught here, not in
     the middle of the webui's dataset preparation (which would skip it silently)."""
@@ -98,6 +107,9 @@ class Presets:
     values: dict
     reasons: dict[str, str]
 
+    def set(self, name: str, value: object, reason: str) -> None:
+        self.values[name], self.reasons[name] = value, reason
+
     def explain(self) -> str:
         return "\n".join(f"- **{k}** = {self.values[k]}: {r}" for k, r in self.reasons.items())
 
@@ -108,27 +120,69 @@ def suggest_presets(
     """Presets for ``TrainArgs`` fields from the dataset facts."""
     if kind not in TEMPLATES:
         raise ValueError(f"preset kind must be one of {', '.join(TEMPLATES)}, got {kind!r}")
-    n = len(facts.readable)
-    v: dict = {}
-    r: dict[str, str] = {}
+    p = Presets({}, {})
+    _size_preset(facts, p)
+    steps = _steps_preset(len(facts.readable), batch_size, gradient_step, p)
+    every = 100 if steps > LONG_RUN_STEPS else 50
+    p.set(
+        "save_embedding_every",
+        every,
+        f"a checkpoint and a preview every {every} steps → {steps // every} to compare later"
+        + (
+            f" (100 instead of 50 because the run is longer than {LONG_RUN_STEPS} steps)"
+            if every == 100
+            else ""
+        ),
+    )
+    p.values["create_image_every"] = every
+    p.set("shuffle_tags", True, "caption tags in a new order each time, so no tag position is learned")
+    p.set(
+        "tag_drop_out",
+        0.1,
+        "each tag left out 10% of the time, so the embedding learns what captions don't say",
+    )
+    p.set(
+        "latent_sampling_method",
+        "deterministic",
+        "the VAE's mean latent of each image: no noise added to the target",
+    )
+    p.set(
+        "learn_rate",
+        "0.005",
+        "the webui's default for embeddings; a schedule like 0.005:500, 0.001 also works",
+    )
+    p.set(
+        "batch_size",
+        batch_size,
+        "1 image per step fits any GPU the webui trains on; raise gradient accumulation rather than batch "
+        "size to average over more images without more memory",
+    )
+    p.values["gradient_step"] = gradient_step
+    _template_preset(facts, kind, p)
+    return p
 
-    size = facts.common_size()
-    if size:
-        v["training_width"], v["training_height"] = size
-        same = facts.sizes[size]
-        r["training_width"] = (
-            f"all {n} images are {size[0]}×{size[1]}"
-            if same == n
-            else f"{same} of {n} images are {size[0]}×{size[1]}; pre-flight asks to crop the others to it"
-        )
-    else:
-        v["training_width"] = v["training_height"] = 512
-        r["training_width"] = "no readable image in the folder; 512×512 is the SD1 size"
 
+def _size_preset(facts: DatasetFacts, p: Presets) -> None:
+    n, size = len(facts.readable), facts.common_size()
+    if not size:
+        p.set("training_width", 512, "no readable image in the folder; 512×512 is the SD1 size")
+        p.values["training_height"] = 512
+        return
+    same = facts.sizes[size]
+    p.set(
+        "training_width",
+        size[0],
+        f"all {n} images are {size[0]}×{size[1]}"
+        if same == n
+        else f"{same} of {n} images are {size[0]}×{size[1]}; pre-flight asks to crop the others to it",
+    )
+    p.values["training_height"] = size[1]
+
+
+def _steps_preset(n: int, batch_size: int, gradient_step: int, p: Presets) -> int:
     per_step = max(1, batch_size) * max(1, gradient_step)
     raw = STEPS_PER_IMAGE * max(1, n) / per_step
     steps = min(MAX_PRESET_STEPS, max(MIN_PRESET_STEPS, _round(raw)))
-    v["steps"] = steps
     why = f"{n} image{'s' if n != 1 else ''} × {STEPS_PER_IMAGE} views each"
     if per_step > 1:
         why += f" ÷ {per_step} images per step (batch {batch_size} × accumulation {gradient_step})"
@@ -139,44 +193,23 @@ def suggest_presets(
         why += f", raised to {MIN_PRESET_STEPS} so the embedding moves away from its start at all"
     else:
         why += f", rounded to {steps} (the tutorial uses ≈1500 for ~25 images, fewer for fewer)"
-    r["steps"] = why
+    p.set("steps", steps, why)
+    return steps
 
-    every = 100 if steps > LONG_RUN_STEPS else 50
-    v["save_embedding_every"] = v["create_image_every"] = every
-    r["save_embedding_every"] = (
-        f"a checkpoint and a preview every {every} steps → {steps // every} to compare later"
-        + (
-            f" (100 instead of 50 because the run is longer than {LONG_RUN_STEPS} steps)"
-            if every == 100
-            else ""
-        )
-    )
 
-    v["shuffle_tags"] = True
-    r["shuffle_tags"] = "caption tags in a new order each time, so no tag position is learned"
-    v["tag_drop_out"] = 0.1
-    r["tag_drop_out"] = "each tag left out 10% of the time, so the embedding learns what captions don't say"
-    v["latent_sampling_method"] = "deterministic"
-    r["latent_sampling_method"] = "the VAE's mean latent of each image: no noise added to the target"
-    v["learn_rate"] = "0.005"
-    r["learn_rate"] = "the webui's default for embeddings; a schedule like 0.005:500, 0.001 also works"
-    v["batch_size"], v["gradient_step"] = batch_size, gradient_step
-    r["batch_size"] = (
-        "1 image per step fits any GPU the webui trains on; raise gradient accumulation rather than batch "
-        "size to average over more images without more memory"
-    )
-
+def _template_preset(facts: DatasetFacts, kind: str, p: Presets) -> None:
     with_filewords, without = TEMPLATES[kind]
     if facts.images and facts.captioned == 0:
-        v["template_filename"] = without
-        r["template_filename"] = (
+        p.set(
+            "template_filename",
+            without,
             f"{kind} preset; no image has a caption file, so a template without [filewords] "
-            "(with captions, use " + with_filewords + ")"
+            f"(with captions, use {with_filewords})",
         )
     else:
-        v["template_filename"] = with_filewords
-        r["template_filename"] = (
+        p.set(
+            "template_filename",
+            with_filewords,
             f"{kind} preset: the webui's {with_filewords} puts the embedding's name and each image's caption "
-            "into the training prompts"
+            "into the training prompts",
         )
-    return Presets(v, r)

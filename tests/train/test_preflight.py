@@ -10,16 +10,12 @@ from PIL import Image
 
 from lib_textinv.kit.host import ModelFacts
 from lib_textinv.kit.progress import Cancelled, RecordingProgress
-from lib_textinv.train.call import TrainArgs
-from lib_textinv.train.preflight import (
-    crop_copy_to_size,
-    ensure_run_folder,
-    estimate_bytes,
-    run_preflight,
-)
+from lib_textinv.train.params import TrainArgs
+from lib_textinv.train.preflight import crop_copy_to_size, estimate_bytes, run_preflight
+from lib_textinv.train.run_files import ensure_run_folder
 from tests.embfiles import write_pt
 from tests.photos import write_photos
-from tests.train.test_call import FIXED_NOW, _vec, make_setup
+from tests.train.fake_webui import FIXED_NOW, _vec, make_setup
 
 
 def keys(rep, level):
@@ -28,7 +24,8 @@ def keys(rep, level):
 
 def test_good_setup_passes(tmp_path):
     host, args = make_setup(tmp_path)
-    rep = run_preflight(host, args, loss_csv_every=1, now=FIXED_NOW)
+    args.loss_csv_every = 1
+    rep = run_preflight(host, args, now=FIXED_NOW)
     assert rep.ok, rep.to_markdown()
     assert rep.final_step == 20 and rep.initial_step == 0
     assert rep.run_folder == str(tmp_path / "logs" / "2026-11-25" / "tiny")
@@ -162,7 +159,8 @@ def test_csv_period_warning(tmp_path):
     host, args = make_setup(tmp_path)
     rep = run_preflight(host, args, now=FIXED_NOW)  # webui default 500 for a 20-step run
     assert "csv-period" in keys(rep, "warning")
-    assert "csv-period" in keys(run_preflight(host, args, loss_csv_every=2, now=FIXED_NOW), "ok")
+    args.loss_csv_every = 2
+    assert "csv-period" in keys(run_preflight(host, args, now=FIXED_NOW), "ok")
 
 
 def test_disk_estimate_and_refusal(tmp_path, monkeypatch):

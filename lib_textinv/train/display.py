@@ -1,0 +1,74 @@
+"""What the Train section shows: status boxes, a run's files and its loss plot (HTML/Markdown)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from lib_textinv.kit.jobs import Job
+from lib_textinv.train.loss_csv import FILENAME, LossRow, last_run, loss_chart, read_loss_csv
+from lib_textinv.train.outcome import RunStatus, TrainOutcome
+from lib_textinv.train.run_files import list_checkpoints
+
+_CLASS = {"ok": "textinv-good", "bad": "textinv-bad", "info": "textinv-info"}
+_LEVEL = {RunStatus.FINISHED: "ok", RunStatus.INTERRUPTED: "info", RunStatus.FAILED: "bad"}
+_HEAD = {
+    RunStatus.FINISHED: "Training finished",
+    RunStatus.INTERRUPTED: "Training interrupted",
+    RunStatus.FAILED: "Training failed",
+}
+
+
+def box(level: str, text: str) -> str:
+    """``text`` (HTML) in a summary box: ``ok`` | ``bad`` | ``info``."""
+    return f'<div class="textinv-summary {_CLASS[level]}">{text}</div>'
+
+
+def unavailable_box(why: str) -> str:
+    return box("bad", "Training is not available here: " + html.escape(why))
+
+
+def files_markdown(folder: str | None, name: str) -> str:
+    if not folder:
+        return ""
+    ck = list_checkpoints(folder, name)
+    lines = [f"**Run folder:** `{folder}`"]
+    if ck:
+        lines.append(f"**Checkpoints ({len(ck)}):** " + ", ".join(f"`{p.name}`" for _n, p in ck))
+    images_dir = Path(folder) / "images"
+    images = sorted(images_dir.glob(f"{name}-*.*")) if images_dir.is_dir() else []
+    if images:
+        lines.append(f"**Previews:** {len(images)} in `{images_dir}`")
+    return "\n\n".join(lines)
+
+
+def plot_for(folder: str | None, name: str, rows: list[LossRow] | None = None) -> str:
+    if not folder:
+        return loss_chart([], title="Training loss")
+    rows = last_run(rows if rows is not None else read_loss_csv(Path(folder) / FILENAME))
+    marks = [n - 1 for n, _p in list_checkpoints(folder, name)]  # name-N holds step N-1
+    return loss_chart(rows, title=f"Training loss — {name}", highlight_steps=marks)
+
+
+def outcome_html(out: TrainOutcome) -> str:
+    body = f"<b>{_HEAD[out.status]}</b>: {html.escape(out.message)}"
+    if out.error and out.status is not RunStatus.FINISHED:
+        body += (
+            f"<pre style='white-space:pre-wrap;max-height:20em;overflow:auto'>{html.escape(out.error)}</pre>"
+        )
+    return box(_LEVEL[out.status], body)
+
+
+def running_html(name: str, job: Job) -> str:
+    """A running job's progress with its ETA (or that it waits for the webui's queue)."""
+    text = "waiting for the webui's queue…" if job.status == "queued" else job.progress.describe()
+    return box("info", f"Training <b>{html.escape(name)}</b>: {html.escape(text)}")
+
+
+def ended_html(job: Job, outcome: TrainOutcome | None) -> str:
+    """An ended job: its outcome, or why it ended before training."""
+    if outcome is not None:
+        return outcome_html(outcome)
+    if job.status == "interrupted":
+        return box("info", "<b>Training interrupted</b> before it started; nothing was trained")
+    return box("bad", f"<b>Training failed</b>: {html.escape(job.error or 'unknown error')}")
