@@ -1,6 +1,5 @@
 """Caption files: ``<image stem>.txt`` (UTF-8) beside each image, as the webui's dataset reads
-them (docs/webui-contract.md §Training dataset and caption files;
-modules/textual_inversion/dataset.py:74-85).
+them (docs/webui-contract.md §15 Training dataset).
 
 Reading for the editor normalises line endings and strips; ``trainer_caption`` returns exactly
 what the trainer puts in ``[filewords]`` (the file as text, not stripped, or the file-name

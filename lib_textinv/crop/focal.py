@@ -1,6 +1,6 @@
 """Where the subject of a photo is: faces, corners/edges and entropy, weighted like the webui's
-"Auto focal point crop" of Extras (docs/webui-contract.md §Auto focal point crop;
-extensions-builtin/postprocessing-for-training/scripts/postprocessing_focal_crop.py:13-16), and the
+"Auto focal point crop" of Extras (its default weights: webui 1.10.1
+extensions-builtin/postprocessing-for-training/scripts/postprocessing_focal_crop.py:14-16), and the
 crop box Auto proposes.
 
 Speed: every detector runs on a small grey copy (``ANALYSIS_SIDE`` px on the long side) made

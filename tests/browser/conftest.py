@@ -1,18 +1,23 @@
 """Real-browser fixtures: the standalone tab served in-process, driven by Debian's chromium through
-Playwright (no browser download: executable_path=/usr/bin/chromium)."""
+Playwright (no browser download: executable_path=/usr/bin/chromium).
+
+Screenshots go to a fresh folder of this run (pytest's tmp dir); set ``TEXTINV_SCREENSHOTS`` to a
+folder to keep them there instead."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = os.environ.get("TEXTINV_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS_ENV = "TEXTINV_SCREENSHOTS"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,16 +42,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def standalone_url(tmp_path_factory):
-    """The standalone app on a free loopback port; returns its base URL."""
+@contextlib.contextmanager
+def serve(host) -> Iterator[str]:
+    """The standalone app for ``host`` on a free loopback port; yields its base URL."""
     import uvicorn
 
-    from lib_textinv.kit.host import StandaloneHost
     from lib_textinv.standalone import create_app
 
-    state = tmp_path_factory.mktemp("state")
-    app = create_app(StandaloneHost(state_dir=str(state)))
+    app = create_app(host)
     started = threading.Event()
     app.add_event_handler("startup", started.set)
     port = _free_port()
@@ -54,9 +57,19 @@ def standalone_url(tmp_path_factory):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     assert started.wait(60), "standalone app did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def standalone_url(tmp_path_factory):
+    from lib_textinv.kit.host import StandaloneHost
+
+    with serve(StandaloneHost(state_dir=str(tmp_path_factory.mktemp("state")))) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -71,22 +84,45 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, standalone_url):
+@contextlib.contextmanager
+def open_page(browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
-    pg.goto(standalone_url)
+    pg.goto(url)
     pg.locator("#textinv-root").wait_for(timeout=60_000)
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot as a test artifact (artifacts/screenshots/<name>.png)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+@pytest.fixture
+def page(browser, standalone_url):
+    with open_page(browser, standalone_url) as pg:
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    """This run's own folder (nothing shared is overwritten), or ``$TEXTINV_SCREENSHOTS``."""
+    chosen = os.environ.get(SCREENSHOTS_ENV)
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        return Path(chosen)
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def screenshot(screenshot_dir) -> Callable[..., Path]:
+    """``screenshot(page, name)``: a full-page picture ``<name>.png``; returns its path."""
+
+    def take(page, name: str) -> Path:
+        path = screenshot_dir / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0
+        return path
+
+    return take
 
 
 def open_section(page, key: str) -> None:

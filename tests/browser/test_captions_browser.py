@@ -1,13 +1,16 @@
-"""The Captions section in a real browser: edit one caption and save it; bulk replace and save all."""
+"""The Captions section in a real browser: edit one caption and save it; bulk replace and save all;
+caption with a progress bar and stop it."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from lib_textinv.captions import files as cf
-from tests.browser.conftest import open_section, screenshot
+from tests.browser.conftest import open_page, open_section, serve
+from tests.captions.fakes import GatedCaptionHost
 from tests.photos import write_photos
 
 
@@ -24,7 +27,7 @@ def _load(page, folder):
     status_is(page, "images in", 60_000)
 
 
-def test_edit_one_caption_and_save(page, tmp_path):
+def test_edit_one_caption_and_save(page, tmp_path, screenshot):
     folder = tmp_path / "prepared"
     write_photos(folder, ["astronaut", "chelsea"], size=(128, 128))
     cf.write_caption(folder / "astronaut.jpg", "an astronaut, flag", "overwrite")
@@ -40,7 +43,7 @@ def test_edit_one_caption_and_save(page, tmp_path):
     screenshot(page, "captions-edit")
 
 
-def test_bulk_replace_then_save_all(page, tmp_path):
+def test_bulk_replace_then_save_all(page, tmp_path, screenshot):
     folder = tmp_path / "prepared"
     write_photos(folder, ["astronaut", "chelsea", "coffee"], size=(128, 128))
     cf.write_caption(folder / "astronaut.jpg", "a photo of a man, flag", "overwrite")
@@ -61,3 +64,37 @@ def test_bulk_replace_then_save_all(page, tmp_path):
     assert (folder / "chelsea.txt").read_text(encoding="utf-8") == "a cat"
     assert (folder / "coffee.txt").read_text(encoding="utf-8") == "a cup"
     screenshot(page, "captions-bulk")
+
+
+@pytest.fixture
+def captioning_page(browser, tmp_path):
+    """The standalone tab over a host that can caption (a fake model that waits in its second
+    call until released), in its own server: the page and the host."""
+    host = GatedCaptionHost(state_dir=str(tmp_path / "state"))
+    with serve(host) as url, open_page(browser, url) as pg:
+        yield pg, host
+    host.model.release.set()  # never leave the model waiting, whatever the test did
+
+
+def test_caption_shows_progress_and_stop_keeps_what_was_written(captioning_page, tmp_path, screenshot):
+    page, host = captioning_page
+    folder = tmp_path / "prepared"
+    write_photos(folder, ["astronaut", "chelsea", "coffee"], size=(128, 128))
+    page.locator("#textinv-prepared-folder textarea").fill(str(folder))
+    open_section(page, "Captions")
+    page.locator("#textinv-captions-mode").get_by_text("Overwrite", exact=True).click()
+    batch = page.locator("#textinv-captions-batch-size input[type=number]")
+    batch.fill("1")
+    batch.press("Enter")
+    page.locator("#textinv-captions-caption").click()
+    host.wait_for_second_batch()
+    # while the second image is captioned: the bar shows one of three done, with our ETA
+    bar = page.locator("#textinv-captions-status .progress-level-inner")
+    expect(bar).to_contain_text(re.compile(r"^\s*1/3, ETA \d+ s"), timeout=30_000)
+    screenshot(page, "captions-progress")
+    page.locator("#textinv-captions-stop").click()
+    host.model.release.set()
+    status_is(page, "interrupted — the captions written so far are kept: 1 written", 30_000)
+    assert [p.name for p in folder.glob("*.txt")] == ["astronaut.txt"]
+    assert page.locator("#textinv-captions-text-0 textarea").input_value() == "a photo, 128 px wide"
+    assert host.interrupts == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.browser.conftest import open_section, screenshot
+from tests.browser.conftest import open_section
 from tests.photos import photo, write_photos
 
 
@@ -33,7 +33,7 @@ def boxes_sent(page) -> dict:
     return json.loads(page.locator("#textinv-crop-boxes textarea").input_value())
 
 
-def test_drag_the_box_then_export_uses_the_moved_box(page, tmp_path):
+def test_drag_the_box_then_export_uses_the_moved_box(page, tmp_path, screenshot):
     src = tmp_path / "photos"
     write_photos(src, ("chelsea", "rocket"), fmt="PNG")  # chelsea 451×300: a 300×300 box can slide
     start_auto(page, src)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from tests.badfiles import make_corpus
-from tests.browser.conftest import screenshot
 from tests.photos import write_photos
 
 
-def test_scan_shows_every_file_with_its_problem(page, tmp_path):
+def test_scan_shows_every_file_with_its_problem(page, tmp_path, screenshot):
     folder = tmp_path / "mixed"
     make_corpus(folder)
     write_photos(folder, ["chelsea", "rocket"])

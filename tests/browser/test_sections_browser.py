@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import open_section, screenshot
+from tests.browser.conftest import open_section
 
 SECTIONS = ["Dataset", "Crop", "Captions", "Embedding", "Train", "Compare"]
 
@@ -16,7 +16,7 @@ def test_sections_are_in_workflow_order(page):
 
 
 @pytest.mark.parametrize("label", SECTIONS)
-def test_section_renders(page, label):
+def test_section_renders(page, label, screenshot):
     open_section(page, label)
     panel = page.locator(f"#textinv-section-{label.lower()}")
     panel.wait_for(timeout=30_000)
