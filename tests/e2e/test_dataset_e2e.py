@@ -1,8 +1,9 @@
-"""POST /textinv/v1/scan on real photos, through the running webui."""
+"""POST /textinv/v1/scan on real photos, through the running webui: a job whose result is the
+report (the scan runs under the webui's queue like every long action of ours)."""
 
 from __future__ import annotations
 
-from tests.e2e.helpers import API
+from tests.e2e.helpers import API, done_result
 from tests.photos import write_photos
 
 
@@ -14,7 +15,7 @@ def test_scan_real_photos(client, tmp_path):
 
     r = client.post(f"{API}/scan", json={"folder": str(folder), "width": 512, "height": 512})
     assert r.status_code == 200, r.text
-    rep = r.json()
+    rep = done_result(client, r.json()["job_id"], 120)
     names = {f["name"] for f in rep["files"]}
     assert names == {p.name for p in written} | {"brick.png"}
     assert sum(rep["counts"].values()) == 5

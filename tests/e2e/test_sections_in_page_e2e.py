@@ -238,6 +238,7 @@ def test_captions_blip_then_edit_and_save(webui_url, status, tmp_path):
             timeout=30_000,
         )
         assert root.locator("#textinv-captions-source input[value=BLIP]").is_checked()
+        assert root.locator("#textinv-captions-stop").count() == 1  # captioning has its Stop
         caption.click()
         # BLIP on CPU with random weights: ~5-30 s per image
         status_text = tab.wait_textarea("textinv-captions-status", "/\\d+ written/.test(v)", 400_000)
