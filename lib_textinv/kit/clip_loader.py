@@ -1,10 +1,12 @@
-"""CLIP image/text embeddings through open_clip, for measuring how varied a dataset is.
+"""CLIP image/text embeddings through open_clip: the one loader for the dataset's variety
+(Embedding) and the CLIP scores (Scores).
 
-``load_clip`` never downloads: it loads pretrained weights only when the file is already on disk
-(open_clip's own cache ``~/.cache/clip``, the Hugging Face hub cache, the webui's
-``--clip-models-path`` / interrogator folder, or extra folders the caller names) and otherwise
-raises ``Unavailable`` with the place it looked. torch and open_clip are imported inside functions
-so that importing lib_textinv stays cheap.
+``clip_from_settings(host)`` is what features call: the model the settings name, searched for in
+one list of folders (``search_dirs``: the ``clip_cache_dir`` setting, the host's own CLIP folder
+such as the webui's ``--clip-models-path``, open_clip's ``~/.cache/clip``, then the Hugging Face
+cache), loaded once and kept. Nothing is ever downloaded: weights missing from disk raise
+``Unavailable`` naming the places looked at. torch and open_clip are imported inside functions so
+that importing lib_textinv stays cheap.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lib_textinv.kit.host import Unavailable
+from lib_textinv.kit.host import Facts, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,27 @@ def default_cache_dirs() -> list[str]:
     return [os.path.expanduser("~/.cache/clip")]
 
 
+def hf_cache_dir() -> str | None:
+    """The Hugging Face hub cache (``HF_HUB_CACHE``), searched last for hub-hosted weights."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return None
+    return str(constants.HF_HUB_CACHE)
+
+
+def search_dirs(host: Facts) -> list[str]:
+    """The folders searched for URL-hosted weights, in order, for every feature alike: the
+    ``clip_cache_dir`` setting, the host's CLIP folders, open_clip's own cache."""
+    dirs = [str(host.setting("clip_cache_dir", "") or "").strip()]
+    try:
+        dirs += host.clip_cache_dirs()
+    except Unavailable as e:  # a host without CLIP folders still has the others
+        logger.debug("no host CLIP folders: %s", e)
+    dirs += default_cache_dirs()
+    return list(dict.fromkeys(d for d in dirs if d))
+
+
 def find_cached_weights(
     model_name: str, pretrained: str, cache_dirs: Sequence[str] = ()
 ) -> tuple[str | None, str]:
@@ -98,7 +121,7 @@ def find_cached_weights(
             f"open_clip has no pretrained tag {pretrained!r} for model {model_name!r}"
             + (f" (known tags: {', '.join(tags)})" if tags else " (unknown model name)")
         )
-    dirs = [d for d in [*cache_dirs, *default_cache_dirs()] if d]
+    dirs = list(dict.fromkeys(d for d in [*cache_dirs, *default_cache_dirs()] if d))
     url = cfg.get("url", "")
     if url:
         filename = os.path.basename(url)
@@ -116,12 +139,12 @@ def find_cached_weights(
             from huggingface_hub import try_to_load_from_cache
         except ImportError:
             return None, f"the Hugging Face cache (huggingface_hub is not installed) for {repo_id}/{filename}"
-        hub_dirs: list[str | None] = [*[d for d in cache_dirs if d], None]  # None = the default HF cache
+        hub_dirs = [d for d in [*cache_dirs, hf_cache_dir()] if d]
         for d in hub_dirs:
             found = try_to_load_from_cache(repo_id, filename, cache_dir=d)
             if isinstance(found, str) and os.path.isfile(found):
                 return found, found
-        return None, f"the Hugging Face cache entry {repo_id}/{filename}"
+        return None, f"the Hugging Face cache entry {repo_id}/{filename} in {' or '.join(hub_dirs)}"
     return None, f"nowhere (open_clip lists no source for {model_name}/{pretrained})"
 
 
@@ -199,18 +222,14 @@ def cached_clip(
         return emb.to(device)
 
 
-def clip_from_settings(host: Any) -> tuple[ClipEmbedder, int]:
-    """The embedder the user configured (``textinv_clip_model``, ``_pretrained``, ``_device``,
-    ``_batch_size``, optional ``_cache_dir``) and the batch size; raises ``Unavailable``."""
+def clip_from_settings(host: Facts) -> tuple[ClipEmbedder, int]:
+    """The embedder the user configured (``textinv_clip_model``, ``_pretrained``, ``_device``) from
+    ``search_dirs(host)``, loaded once, and the ``_batch_size``; raises ``Unavailable``."""
     model_name = str(host.setting("clip_model", DEFAULT_MODEL) or DEFAULT_MODEL).strip()
     pretrained = str(host.setting("clip_pretrained", DEFAULT_PRETRAINED) or DEFAULT_PRETRAINED).strip()
     batch = max(1, int(host.setting("clip_batch_size", 16) or 16))
-    dirs = [str(host.setting("clip_cache_dir", "") or "").strip()]
-    host_dirs = getattr(host, "clip_cache_dirs", None)  # e.g. the webui's --clip-models-path
-    if callable(host_dirs):
-        dirs += list(host_dirs() or [])
     try:
         device = resolve_device(host.setting("clip_device", "auto"))
     except ImportError as e:
         raise Unavailable(f"torch is not installed ({e})") from e
-    return cached_clip(model_name, pretrained, device, [d for d in dirs if d]), batch
+    return cached_clip(model_name, pretrained, device, search_dirs(host)), batch

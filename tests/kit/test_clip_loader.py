@@ -9,20 +9,24 @@ import pytest
 
 from lib_textinv.kit import clip_loader as clip_model
 from lib_textinv.kit.clip_loader import find_cached_weights, load_clip
-from lib_textinv.kit.host import Unavailable
+from lib_textinv.kit.host import BaseHost, Unavailable
 from tests.photos import photo
+from tests.scores.clip_weights import openai_style_tiny
 from tests.tinyclip import tiny_clip
 
 
 @pytest.fixture
 def no_network(monkeypatch, tmp_path):
-    """Any download attempt fails the test; the default cache is an empty folder."""
+    """Any download attempt fails the test; the default caches (open_clip's and Hugging Face's) are
+    empty folders, whatever this machine keeps in its own."""
 
     def refuse(*a, **k):
         raise AssertionError("tried to download")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     monkeypatch.setattr(clip_model, "default_cache_dirs", lambda: [str(tmp_path / "empty-cache")])
+    (tmp_path / "empty-hf").mkdir()
+    monkeypatch.setattr(clip_model, "hf_cache_dir", lambda: str(tmp_path / "empty-hf"))
 
 
 def test_missing_openai_weights_raise_unavailable_without_download(no_network, tmp_path):
@@ -52,22 +56,8 @@ def test_hf_hub_weights_found_in_a_local_hub_cache(no_network, tmp_path):
     empty = tmp_path / "empty-hub"
     empty.mkdir()
     path2, where = find_cached_weights("ViT-B-32", "laion2b_s34b_b79k", [str(empty)])
-    if path2 is None:  # (unless this machine's default HF cache really has it)
-        assert "CLIP-ViT-B-32-laion2B-s34B-b79K" in where
-
-
-def _openai_style_tiny(seed=0):
-    """A tiny CLIP whose state dict has OpenAI's layout (heads = width / 64, QuickGELU)."""
-    import torch
-    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
-
-    torch.manual_seed(seed)
-    return CLIP(
-        embed_dim=32,
-        vision_cfg=CLIPVisionCfg(layers=1, width=64, head_width=64, patch_size=16, image_size=64),
-        text_cfg=CLIPTextCfg(context_length=77, vocab_size=49408, width=64, heads=1, layers=1),
-        quick_gelu=True,
-    ).eval()
+    assert path2 is None  # the default HF cache is an empty folder here (no_network)
+    assert "CLIP-ViT-B-32-laion2B-s34B-b79K" in where and str(empty) in where
 
 
 def test_cached_openai_file_loads_offline_and_matches(no_network, tmp_path):
@@ -75,7 +65,7 @@ def test_cached_openai_file_loads_offline_and_matches(no_network, tmp_path):
     import open_clip
     import torch
 
-    model = _openai_style_tiny()
+    model = openai_style_tiny()
     folder = tmp_path / "models" / "CLIP"
     folder.mkdir(parents=True)
     torch.save(model.state_dict(), folder / "ViT-L-14.pt")
@@ -122,7 +112,7 @@ def test_clip_from_settings_reads_settings_and_caches(no_network, tmp_path):
 
     folder = tmp_path / "clip"
     folder.mkdir()
-    torch.save(_openai_style_tiny().state_dict(), folder / "ViT-B-32.pt")
+    torch.save(openai_style_tiny().state_dict(), folder / "ViT-B-32.pt")
     host = StandaloneHost(
         settings={
             "textinv_clip_model": "ViT-B-32",
@@ -144,3 +134,43 @@ def test_corrupt_cached_file_is_unavailable_not_a_crash(no_network, tmp_path):
     (tmp_path / "ViT-L-14.pt").write_bytes(b"this is not a checkpoint")
     with pytest.raises(Unavailable, match="could not be loaded"):
         load_clip("ViT-L-14", "openai", cache_dirs=[str(tmp_path)])
+
+
+class ClipFoldersHost(BaseHost):
+    """A host keeping CLIP weights in a folder of its own (the webui's ``--clip-models-path``)."""
+
+    def __init__(self, folder, settings):
+        super().__init__(kind="test", settings=settings)
+        self.folder = folder
+
+    def clip_cache_dirs(self):
+        if self.folder is None:
+            raise Unavailable("no CLIP folder in this host")
+        return [str(self.folder)]
+
+
+def test_one_search_path_setting_then_host_then_open_clip(no_network, tmp_path):
+    host = ClipFoldersHost(tmp_path / "models" / "CLIP", {"textinv_clip_cache_dir": str(tmp_path / "mine")})
+    dirs = clip_model.search_dirs(host)
+    assert dirs == [str(tmp_path / "mine"), str(tmp_path / "models" / "CLIP"), str(tmp_path / "empty-cache")]
+    host.settings["textinv_clip_cache_dir"] = str(tmp_path / "models" / "CLIP")  # named twice: once
+    assert clip_model.search_dirs(host) == [str(tmp_path / "models" / "CLIP"), str(tmp_path / "empty-cache")]
+    host.folder = None  # a host that has none still gets the others
+    assert clip_model.search_dirs(host) == [str(tmp_path / "models" / "CLIP"), str(tmp_path / "empty-cache")]
+
+
+def test_weights_in_the_hosts_folder_are_found_and_loaded_once(no_network, tmp_path, monkeypatch):
+    import torch
+
+    folder = tmp_path / "models" / "CLIP"
+    folder.mkdir(parents=True)
+    torch.save(openai_style_tiny().state_dict(), folder / "ViT-B-32.pt")
+    settings = {"textinv_clip_model": "ViT-B-32", "textinv_clip_device": "cpu"}
+    loads = []
+    real = clip_model.load_clip
+    monkeypatch.setattr(clip_model, "load_clip", lambda *a, **k: loads.append(a) or real(*a, **k))
+    e1, _ = clip_model.clip_from_settings(ClipFoldersHost(folder, settings))
+    e2, batch = clip_model.clip_from_settings(ClipFoldersHost(folder, settings))
+    assert e1 is e2 and len(loads) == 1 and batch == 16
+    with pytest.raises(Unavailable, match=str(folder / "ViT-L-14.pt")):
+        clip_model.clip_from_settings(ClipFoldersHost(folder, {**settings, "textinv_clip_model": "ViT-L-14"}))
