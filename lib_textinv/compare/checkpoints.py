@@ -1,10 +1,11 @@
 """Find the step checkpoints of an embedding's training runs, in the webui's log layout.
 
 Training writes ``<log>/<YYYY-MM-DD>/<name>/embeddings/<name>-<N>.pt`` every few steps and the
-final ``<embeddings_dir>/<name>.pt`` (webui-api.md §3.10). The step we show is the number in the
-FILE NAME: the file named ``-N`` stores ``step = N - 1`` (§3.8, textual_inversion.py:566-583), so
-going by the stored value would mislabel every column. The final file stores the plain count of
-optimizer steps ``S``, which in file-name terms is ``S + 1``.
+final ``<embeddings_dir>/<name>.pt`` (docs/webui-contract.md §14 "Files written by training").
+The step we show is the number in the FILE NAME: the file named ``-N`` stores ``step = N - 1``
+(modules/textual_inversion/textual_inversion.py:566-583), so going by the stored value would
+mislabel every column. The final file stores the plain count of optimizer steps ``S``, which in
+file-name terms is ``S + 1``.
 
 Every file is opened with ``embedding_file.load_embedding`` (pickles that would run code are
 refused); a file whose width does not match the loaded model is listed with the reason and is
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib_textinv.kit.embedding_file import EmbeddingFileError, check_width, load_embedding
+from lib_textinv.kit.host import Facts
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +101,7 @@ def load_checkpoint(
     except EmbeddingFileError as e:
         logger.warning("checkpoint %s not usable: %s", path, e)
         return Checkpoint(path=path, token=token, step=step, final=final, error=str(e))
+    error: str | None
     if isinstance(emb.vectors, dict):
         error = f"{path.name}: SDXL embeddings cannot be trained or compared here"
     else:
@@ -192,6 +195,26 @@ def find_runs(
     return runs
 
 
+class RunNotFound(LookupError):
+    """No training run of that name (and date) in the host's log folder."""
+
+
+def find_run(host: Facts, name: str, date: str | None = None, folder: str | None = None) -> TrainingRun:
+    """The newest run of ``name`` (on ``date``, in ``folder`` when given) in the host's log folder,
+    with the final embedding when there is one: how the API names a run. Raises ``RunNotFound``."""
+    paths = host.paths()
+    runs = find_runs(paths.ti_log_dir, name, host.model_facts().embedding_width, paths.embeddings_dir)
+    if date:
+        runs = [r for r in runs if r.date == date]
+    if folder is not None:
+        runs = [r for r in runs if os.path.realpath(r.folder) == os.path.realpath(folder)]
+    if not runs:
+        where = paths.ti_log_dir or "(no log folder known)"
+        on = (f" on {date}" if date else "") + (f" in {folder}" if folder is not None else "")
+        raise RunNotFound(f"no training run of {name!r}{on} under {where}")
+    return runs[0]
+
+
 def run_from_folder(
     folder: str | os.PathLike,
     expected_width: int | None = None,
@@ -215,7 +238,7 @@ def names_with_runs(log_dir: str | os.PathLike | None) -> list[str]:
     """Embedding names that have at least one run folder under ``log_dir`` (sorted)."""
     if not log_dir or not Path(log_dir).is_dir():
         return []
-    names = set()
+    names: set[str] = set()
     for date_dir in Path(log_dir).iterdir():
         if DATE_DIR.match(date_dir.name) and date_dir.is_dir():
             names.update(p.name for p in date_dir.iterdir() if (p / "embeddings").is_dir())

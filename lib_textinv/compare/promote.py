@@ -1,31 +1,36 @@
 """Promote a chosen checkpoint: copy it into ``embeddings/`` under a trigger name, safely.
 
-The webui names an embedding after the FILE STEM (webui-api.md §3.4, §3.16), so the tutorial's
-``charcoalstyle-500`` is simply ``embeddings/charcoalstyle-500.pt``. Rules:
+The webui names an embedding after the FILE STEM (docs/webui-contract.md §10 "Embedding database";
+textual_inversion.py:157-192), so the tutorial's ``charcoalstyle-500`` is simply
+``embeddings/charcoalstyle-500.pt``. Rules, the same for the tab and the API (``promote_checkpoint``):
 
+* the checkpoint must exist in the run and be usable, and the embeddings folder must be known;
 * the trigger name is validated (a plain file stem: no folders, no traversal);
 * an existing embedding with the same token (any extension, any sub-folder, any letter case —
   CLIP lower-cases prompts) is never replaced unless the caller says so, and a same-token file
   at another path is never removed: that is refused with the reason;
 * the copy is atomic (temp file + rename) and gets a FRESH mtime: the webui caches the file's
-  sha256 under ``textual_inversion/<token>`` and re-hashes only when the mtime is newer (§3.16,
-  hashes.py:22-66), so a copy keeping the checkpoint's old mtime would report a stale "TI hashes";
+  sha256 under ``textual_inversion/<token>`` and re-hashes only when the mtime is newer
+  (modules/hashes.py:22-66), so a copy keeping the checkpoint's old mtime would report a stale
+  "TI hashes";
 * the vectors must fit the loaded model (width), and unsafe pickles are refused before copying;
 * afterwards the host force-reloads the embedding database (an overwrite in place does not
-  change the folder mtime, §3.17) — under the queue lock, which is the bridge's job.
+  change the folder mtime, docs/webui-contract.md §10 "Embedding database") — under the queue
+  lock, which is the bridge's job.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
+from lib_textinv.compare.checkpoints import Checkpoint
 from lib_textinv.compare.sweep_plan import DEFAULT_PROMPTS, place_trigger
+from lib_textinv.embedding.names import check_name
 from lib_textinv.kit.embedding_file import (
     EMBEDDING_EXTENSIONS,
     EmbeddingFileError,
@@ -33,23 +38,31 @@ from lib_textinv.kit.embedding_file import (
     load_embedding,
 )
 from lib_textinv.kit.files import atomic_open
+from lib_textinv.kit.host import Host
 
 logger = logging.getLogger(__name__)
 
-# Fallback when lib_textinv.embedding.names is absent: letters, digits, ".", "_", "-", starting with a
-# letter or digit (the webui's own sanitising of embedding names, minus spaces).
-_TRIGGER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TOKEN_FILE_EXTENSIONS = (*EMBEDDING_EXTENSIONS, ".png", ".webp", ".jxl", ".avif")
 SAMPLE_PROMPT = DEFAULT_PROMPTS[0]
 
 
+class Refusal(enum.Enum):
+    """Why a promotion was refused (the API answers each with its own status)."""
+
+    NOT_FOUND = "no such checkpoint"
+    NOT_USABLE = "the checkpoint cannot be used"
+    NO_FOLDER = "no embeddings folder"
+    BAD_NAME = "bad trigger name"
+    EXISTS = "the trigger is taken"
+    BAD_FILE = "the file cannot be promoted"
+
+
 class PromoteError(ValueError):
-    """The promotion was refused; the message names the file and the reason."""
+    """The promotion was refused; the message names the file and the reason, ``kind`` says which."""
 
-
-class PromoteHost(Protocol):
-    def reload_embeddings(self, force: bool = True) -> None:
-        """Reload the webui's embedding database (forced), under the queue lock."""
+    def __init__(self, message: str, kind: Refusal = Refusal.BAD_FILE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -67,37 +80,23 @@ class PromoteResult:
 
 
 def validate_trigger(name: str) -> str:
-    """The embedding engineer's ``names.check_name`` (file-system and webui rules; its
-    existence check is replaced by ``same_token_files`` below, which also looks in sub-folders and
-    at other extensions); the local strict pattern only where that module is missing."""
+    """The Embedding step's name rules (file system and webui); whether the token is taken is
+    checked by ``same_token_files`` below, which also looks in sub-folders and at other extensions."""
     name = (name or "").strip()
     if not name:
-        raise PromoteError("give a trigger name")
+        raise PromoteError("give a trigger name", Refusal.BAD_NAME)
     if name.lower().endswith(_TOKEN_FILE_EXTENSIONS):
-        raise PromoteError(f"trigger name {name!r}: leave out the file extension")
-    try:
-        from lib_textinv.embedding.names import check_name
-    except ImportError:
-        check_name = None
-    if check_name is not None:
-        errors = check_name(name).errors
-        if errors:
-            raise PromoteError(f"trigger name {name!r}: " + " ".join(errors))
-        return name
-    if "/" in name or "\\" in name or name in (".", ".."):
-        raise PromoteError(f"trigger name {name!r} must be a plain name, not a path")
-    if not _TRIGGER.match(name):
-        raise PromoteError(
-            f"trigger name {name!r}: use letters, digits, '.', '_' or '-' "
-            "(starting with a letter or digit, at most 100 characters)"
-        )
+        raise PromoteError(f"trigger name {name!r}: leave out the file extension", Refusal.BAD_NAME)
+    errors = check_name(name).errors
+    if errors:
+        raise PromoteError(f"trigger name {name!r}: " + " ".join(errors), Refusal.BAD_NAME)
     return name
 
 
 def same_token_files(embeddings_dir: Path, token: str) -> list[Path]:
     """Files anywhere under ``embeddings_dir`` that the webui would load as ``token`` (it walks
     sub-folders and the token is the stem, case-insensitively for the tokenizer)."""
-    out = []
+    out: list[Path] = []
     if not embeddings_dir.is_dir():
         return out
     for root, _dirs, files in os.walk(embeddings_dir, followlinks=True):
@@ -137,7 +136,7 @@ def promote_file(
     src = Path(source)
     token = validate_trigger(trigger)
     if not embeddings_dir or not Path(embeddings_dir).is_dir():
-        raise PromoteError(f"embeddings folder not found: {embeddings_dir}")
+        raise PromoteError(f"embeddings folder not found: {embeddings_dir}", Refusal.NO_FOLDER)
     emb_dir = Path(embeddings_dir)
     try:
         emb = load_embedding(src)
@@ -155,11 +154,14 @@ def promote_file(
     if others:
         raise PromoteError(
             f"an embedding with the trigger {token!r} already exists as {others[0]}; "
-            "choose another name (that file is left alone)"
+            "choose another name (that file is left alone)",
+            Refusal.EXISTS,
         )
     overwritten = dest.exists()
     if overwritten and not overwrite:
-        raise PromoteError(f"{dest} already exists; tick 'overwrite' to replace it or choose another name")
+        raise PromoteError(
+            f"{dest} already exists; tick 'overwrite' to replace it or choose another name", Refusal.EXISTS
+        )
     _copy_fresh(src, dest)
     optim_copied = False
     optim = src.with_name(src.name + ".optim")
@@ -179,9 +181,40 @@ def promote_file(
 
 
 def promote(
-    host: PromoteHost, source: str | os.PathLike, embeddings_dir: str | os.PathLike, trigger: str, **kwargs
+    host: Host, source: str | os.PathLike, embeddings_dir: str | os.PathLike, trigger: str, **kwargs
 ) -> PromoteResult:
     """``promote_file`` then a forced reload of the webui's embedding database."""
     result = promote_file(source, embeddings_dir, trigger, **kwargs)
     host.reload_embeddings(force=True)
     return result
+
+
+def promote_checkpoint(
+    host: Host,
+    checkpoint: Checkpoint | None,
+    trigger: str = "",
+    *,
+    missing: str = "no such checkpoint in the run",
+    overwrite: bool = False,
+    sample_prompt: str = SAMPLE_PROMPT,
+) -> PromoteResult:
+    """The one way the tab and the API promote a checkpoint of a run: it must be there (else
+    ``missing``) and usable, the embeddings folder known; the trigger defaults to its token."""
+    if checkpoint is None:
+        raise PromoteError(missing, Refusal.NOT_FOUND)
+    if not checkpoint.usable:
+        raise PromoteError(checkpoint.error or f"{checkpoint.path} cannot be used", Refusal.NOT_USABLE)
+    emb_dir = host.paths().embeddings_dir
+    if not emb_dir:
+        raise PromoteError(
+            "no embeddings folder known (standalone mode): run the tab inside the webui", Refusal.NO_FOLDER
+        )
+    return promote(
+        host,
+        checkpoint.path,
+        emb_dir,
+        trigger or checkpoint.token,
+        overwrite=overwrite,
+        expected_width=host.model_facts().embedding_width,
+        sample_prompt=sample_prompt,
+    )

@@ -1,9 +1,12 @@
 """Section "Compare": pick a training run, sweep its checkpoints into a labelled grid, promote one.
 
-Handlers are module-level functions of plain values (the host is bound with ``functools.partial``)
-so tests call them directly. Generation runs in ``host.run_job`` (the webui's queue lock and
-progress state) on a worker thread; the handler polls its ``Progress`` and reports
-"cells done/total, ETA" until it ends. Interrupt cancels that Progress: the cells made are kept.
+``render`` lays the section out and returns its components (``CompareView``, which the Scores
+section beside it reads from ``ctx.extra[VIEW]``); ``wire`` connects the handlers. Handlers are
+module-level functions of plain values with the host bound by ``functools.partial``, so tests call
+them directly. Generate runs the sweep as a long-work job and streams "cells done/total, ETA" while
+it runs; Interrupt stops it inside the sampler (``longwork.stop``) and keeps the cells made. The
+finished sweep's record path goes into a ``gr.State`` (``CompareView.output.sweeps``: the latest
+sweep of each run), the value Scores scores.
 """
 
 from __future__ import annotations
@@ -11,35 +14,40 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from lib_textinv.compare.checkpoints import TrainingRun, find_runs, names_with_runs, run_from_folder
-from lib_textinv.compare.promote import PromoteError, promote
+from lib_textinv.compare.promote import PromoteError, promote_checkpoint
 from lib_textinv.compare.sweep_plan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PROMPTS,
     DEFAULT_SEEDS,
+    PlanCheckpoint,
     PlanError,
+    SweepPlan,
     parse_int_list,
     parse_prompts,
     parse_seeds,
     plan_cost,
     plan_sweep,
 )
-from lib_textinv.compare.sweep_run import GenParams, SweepResult, plan_checkpoints, run_sweep
-from lib_textinv.kit.progress import Progress
+from lib_textinv.compare.sweep_record import run_key
+from lib_textinv.compare.sweep_run import SWEEP_KEY, GenParams, plan_checkpoints, start_sweep
+from lib_textinv.kit import longwork
+from lib_textinv.kit.host import Host, Unavailable
+from lib_textinv.kit.jobs import Job
+from lib_textinv.kit.tab_context import TabContext
 
 logger = logging.getLogger(__name__)
 
+VIEW = "compare"  # ctx.extra key of the CompareView
 CHOICE_LABELS = {"all": "All", "every": "Every k-th", "list": "Steps listed"}
 TABLE_HEADERS = ["token", "step", "stored step", "vectors", "width", "file", "status"]
-POLL_SECONDS = 0.5
 FALLBACK_SAMPLERS = ["Euler a", "Euler", "DPM++ 2M"]
-
-# The sweep now running (one at a time: the webui's queue serialises generation anyway).
-_CURRENT: dict[str, Progress | None] = {"progress": None}
+TXT2IMG_DEFAULTS = {"sampler": "Euler a", "steps": 20, "cfg_scale": 7.0, "width": 512, "height": 512}
 
 SEND_TO_TXT2IMG_JS = """
 (text) => {
@@ -58,36 +66,40 @@ SEND_TO_TXT2IMG_JS = """
 """
 
 
-# -- host helpers (the bridge adds these; standalone falls back) -------------------------------------
+# -- what the host offers ----------------------------------------------------------------------------
 
 
-def _expected_width(host) -> int | None:
-    return host.model_facts().embedding_width
+def samplers(host: Host) -> list[str]:
+    """The host's sampler names; a short common list where it has none (standalone)."""
+    try:
+        names = host.samplers()
+    except Unavailable as e:
+        logger.info("no sampler list: %s", e)
+        names = []
+    return list(names) or list(FALLBACK_SAMPLERS)
 
 
-def _samplers(host) -> list[str]:
-    fn = getattr(host, "samplers", None)
-    return list(fn()) if callable(fn) else list(FALLBACK_SAMPLERS)
+def txt2img_defaults(host: Host) -> dict[str, Any]:
+    """txt2img's defaults as the user saved them, over ours."""
+    try:
+        saved = host.txt2img_defaults()
+    except Unavailable as e:
+        logger.info("no txt2img defaults: %s", e)
+        saved = {}
+    return {**TXT2IMG_DEFAULTS, **{k: v for k, v in saved.items() if v is not None}}
 
 
-def _txt2img_defaults(host) -> dict[str, Any]:
-    fn = getattr(host, "txt2img_defaults", None)
-    defaults = {"sampler": "Euler a", "steps": 20, "cfg_scale": 7.0, "width": 512, "height": 512}
-    if callable(fn):
-        defaults.update({k: v for k, v in (fn() or {}).items() if v is not None})
-    return defaults
-
-
-def _run(host, run_folder: str) -> TrainingRun:
+def _run(host: Host, run_folder: str) -> TrainingRun:
     if not (run_folder or "").strip():
         raise ValueError("choose a training run first")
-    return run_from_folder(run_folder.strip(), _expected_width(host), host.paths().embeddings_dir)
+    paths, width = host.paths(), host.model_facts().embedding_width
+    return run_from_folder(run_folder.strip(), width, paths.embeddings_dir)
 
 
-# -- handlers ----------------------------------------------------------------------------------------
+# -- handlers: runs and checkpoints ------------------------------------------------------------------
 
 
-def on_find_runs(name: str, *, host) -> tuple[dict, str, str]:
+def on_find_runs(name: str, *, host: Host) -> tuple[dict, str, str]:
     """Embedding name → (runs dropdown update, first run folder, status)."""
     import gradio as gr
 
@@ -95,7 +107,7 @@ def on_find_runs(name: str, *, host) -> tuple[dict, str, str]:
     paths = host.paths()
     if not name:
         return gr.update(choices=[], value=None), "", "Type the embedding's name."
-    runs = find_runs(paths.ti_log_dir, name, _expected_width(host), paths.embeddings_dir)
+    runs = find_runs(paths.ti_log_dir, name, host.model_facts().embedding_width, paths.embeddings_dir)
     if not runs:
         where = paths.ti_log_dir or "(no log folder known: paste a run folder below)"
         return gr.update(choices=[], value=None), "", f"No training runs of {name!r} under {where}."
@@ -108,7 +120,7 @@ def on_find_runs(name: str, *, host) -> tuple[dict, str, str]:
     )
 
 
-def on_pick_run(run_folder: str, *, host) -> tuple[list[list[Any]], dict, str]:
+def on_pick_run(run_folder: str, *, host: Host) -> tuple[list[list[Any]], dict, str]:
     """Run folder → (checkpoints table, promote dropdown update, status)."""
     import gradio as gr
 
@@ -124,25 +136,47 @@ def on_pick_run(run_folder: str, *, host) -> tuple[list[list[Any]], dict, str]:
     return rows, gr.update(choices=tokens, value=tokens[-1] if tokens else None), run.label
 
 
-def chosen_checkpoints(host, run_folder: str, mode: str, every: float, steps_text: str, include_final: bool):
+def chosen_checkpoints(
+    host: Host, run_folder: str, mode: str, every: float, steps_text: str, include_final: bool
+) -> tuple[TrainingRun, list[PlanCheckpoint]]:
     run = _run(host, run_folder)
     wanted = parse_int_list(steps_text, "step") if mode == "list" else ()
-    return plan_checkpoints(run, mode, int(every or 1), wanted, include_final)
+    return run, plan_checkpoints(run, mode, int(every or 1), wanted, include_final)
 
 
 def on_choose(
-    run_folder: str, mode: str, every: float, steps_text: str, include_final: bool, *, host
+    run_folder: str, mode: str, every: float, steps_text: str, include_final: bool, *, host: Host
 ) -> tuple[str, str]:
-    """(JSON of the chosen checkpoints for ``compare_checkpoints``, status)."""
+    """(JSON of the chosen checkpoints, status)."""
     try:
-        cps = chosen_checkpoints(host, run_folder, mode, every, steps_text, include_final)
+        _chosen_run, cps = chosen_checkpoints(host, run_folder, mode, every, steps_text, include_final)
     except (ValueError, PlanError) as e:
         return "[]", str(e)
     return _checkpoints_json(cps), f"{len(cps)} checkpoint(s): " + ", ".join(c.token for c in cps)
 
 
-def _checkpoints_json(cps) -> str:
+def _checkpoints_json(cps: list[PlanCheckpoint]) -> str:
     return json.dumps([{"token": c.token, "step": c.step, "final": c.final, "path": c.path} for c in cps])
+
+
+# -- handlers: the sweep -----------------------------------------------------------------------------
+
+
+def sweep_plan_from_form(
+    host: Host,
+    run_folder: str,
+    mode: str,
+    every: float,
+    steps_text: str,
+    include_final: bool,
+    prompts_text: str,
+    seeds_text: str,
+    batch_size: float,
+) -> SweepPlan:
+    """The plan the form describes; raises ``ValueError``/``PlanError`` with the reason."""
+    run, cps = chosen_checkpoints(host, run_folder, mode, every, steps_text, include_final)
+    prompts, seeds = parse_prompts(prompts_text), parse_seeds(seeds_text)
+    return plan_sweep(cps, prompts, seeds, int(batch_size), name=run.name, run_folder=str(run.folder))
 
 
 def on_generate(
@@ -160,77 +194,77 @@ def on_generate(
     width,
     height,
     batch_size,
+    sweeps: dict[str, str] | None = None,
     *,
-    host,
-):
-    """Generator: yields (status, grid image, gallery, checkpoints JSON, grid folder)."""
+    host: Host,
+) -> Iterator[tuple[Any, ...]]:
+    """Generator: yields (status, grid, gallery, checkpoints JSON, grid file, sweeps), ``sweeps``
+    being the record path of the latest sweep of each run (``sweep_record.run_key``), this one's
+    added when it has finished."""
+    import gradio as gr
+
+    sweeps = dict(sweeps or {})
     ok, why = host.feature("generate")
     if not ok:
-        yield why, None, [], "[]", ""
+        yield why, None, [], "[]", "", sweeps
         return
     try:
-        cps = chosen_checkpoints(host, run_folder, mode, every, steps_text, include_final)
-        plan = plan_sweep(cps, parse_prompts(prompts_text), parse_seeds(seeds_text), int(batch_size))
-    except (ValueError, PlanError) as e:
-        yield str(e), None, [], "[]", ""
+        plan = sweep_plan_from_form(
+            host, run_folder, mode, every, steps_text, include_final, prompts_text, seeds_text, batch_size
+        )
+        params = GenParams(
+            negative_prompt=negative or "",
+            sampler=sampler or "Euler a",
+            steps=int(steps),
+            cfg_scale=float(cfg),
+            width=int(width),
+            height=int(height),
+        )
+        job = start_sweep(host, plan, params)
+    except (ValueError, PlanError, longwork.Busy) as e:
+        yield str(e), None, [], "[]", "", sweeps
         return
-    params = GenParams(
-        negative_prompt=negative or "",
-        sampler=sampler or "Euler a",
-        steps=int(steps),
-        cfg_scale=float(cfg),
-        width=int(width),
-        height=int(height),
-    )
-    ours, per_cell = plan_cost(plan, params.steps)
-    head = (
+    head, cps_json = _cost_line(plan, params.steps), _checkpoints_json(plan.checkpoints)
+    for j in longwork.watch(job):
+        if j.active:
+            yield f"{head}\n{j.progress.describe()}", gr.update(), gr.update(), cps_json, "", sweeps
+    result = job.result or {}
+    if result.get("record"):
+        sweeps[run_key(plan.run_folder)] = result["record"]
+    yield f"{head}\n{_outcome(job)}", *_shown(job), cps_json, result.get("grid") or "", sweeps
+
+
+def _cost_line(plan: SweepPlan, sampling_steps: int) -> str:
+    ours, per_cell = plan_cost(plan, sampling_steps)
+    return (
         f"{len(plan.cells)} cells ({plan.cols} checkpoints × {plan.rows} rows) in {ours.calls} "
         f"generation calls instead of {per_cell.calls}"
     )
-    progress = Progress(text="step sweep")
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["result"] = host.run_job("Step sweep", partial(run_sweep, plan, host, params), progress)
-        except Exception as e:  # shown to the user in the status line; the traceback goes to the log
-            logger.exception("step sweep failed")
-            box["error"] = f"{type(e).__name__}: {e}"
-
-    _CURRENT["progress"] = progress
-    worker = threading.Thread(target=work, name="textinv-sweep", daemon=True)
-    worker.start()
-    cps_json = _checkpoints_json(cps)
-    try:
-        while worker.is_alive():
-            yield f"{head}\n{progress.describe()}", None, [], cps_json, ""
-            worker.join(POLL_SECONDS)
-    finally:
-        _CURRENT["progress"] = None
-    if "error" in box:
-        yield f"{head}\nFailed: {box['error']}", None, [], cps_json, ""
-        return
-    result: SweepResult = box["result"]
-    warn = "".join(f"\n{w}" for w in result.warnings)
-    yield (
-        f"{head}\n{result.summary()}{warn}",
-        result.grid,
-        gallery_items(result),
-        cps_json,
-        result.grid_dir or "",
-    )
 
 
-def gallery_items(result: SweepResult) -> list[tuple[Any, str]]:
-    return [(r.path or r.image, f"{r.cell.token} · seed {r.cell.seed} · {r.cell.text}") for r in result.cells]
+def _outcome(job: Job) -> str:
+    if job.result is None and job.status == "interrupted":
+        return "Interrupted before any cell was made."
+    if job.result is None:
+        return f"Failed: {job.error or job.status}"
+    return job.result["summary"] + "".join(f"\n{w}" for w in job.result["warnings"])
 
 
-def on_interrupt() -> str:
-    progress = _CURRENT["progress"]
-    if progress is None:
+def _shown(job: Job) -> tuple[Any, list[tuple[str, str]]]:
+    """(grid, gallery) of a finished sweep job."""
+    res = job.result or {}
+    cells = [(c["path"], f"{c['token']} · seed {c['seed']} · {c['prompt']}") for c in res.get("cells", [])]
+    return res.get("grid"), cells
+
+
+def on_interrupt(*, host: Host) -> str:
+    if not longwork.is_running(SWEEP_KEY):
         return "No sweep is running."
-    progress.cancel()
+    longwork.stop(host, SWEEP_KEY)
     return "Interrupting: the cells already made are kept."
+
+
+# -- handlers: promotion -----------------------------------------------------------------------------
 
 
 def on_pick_promote(token: str) -> str:
@@ -239,52 +273,96 @@ def on_pick_promote(token: str) -> str:
 
 
 def on_promote(
-    run_folder: str, token: str, trigger: str, overwrite: bool, prompts_text: str, *, host
+    run_folder: str, token: str, trigger: str, overwrite: bool, prompts_text: str, *, host: Host
 ) -> tuple[str, str]:
     """(text to type in txt2img, status)."""
     try:
         run = _run(host, run_folder)
-        cp = run.by_token(token or "")
-        if cp is None or not cp.usable:
-            raise ValueError(cp.error if cp else f"choose a checkpoint of {run.name} to promote")
-        emb_dir = host.paths().embeddings_dir
-        if not emb_dir:
-            raise ValueError("no embeddings folder known (standalone mode): run the tab inside the webui")
-        sample = parse_prompts(prompts_text)[0]
-        res = promote(
+        res = promote_checkpoint(
             host,
-            cp.path,
-            emb_dir,
+            run.by_token(token or ""),
             trigger or on_pick_promote(token),
+            missing=f"choose a checkpoint of {run.name} to promote",
             overwrite=bool(overwrite),
-            expected_width=_expected_width(host),
-            sample_prompt=sample,
+            sample_prompt=parse_prompts(prompts_text)[0],
         )
     except (ValueError, PromoteError) as e:
         return "", str(e)
     return res.text_to_type, res.message
 
 
-# -- UI ----------------------------------------------------------------------------------------------
+# -- layout ------------------------------------------------------------------------------------------
 
 
-def _js_kwargs(method, js: str) -> dict[str, str]:
-    """gradio 3 takes ``_js=``, gradio 4 ``js=``."""
-    return {"js": js} if "js" in inspect.signature(method).parameters else {"_js": js}
+@dataclass
+class RunPicker:
+    name: Any
+    find: Any
+    runs: Any
+    run: Any  # gr.Textbox: the run folder everything below works on
+    table: Any
 
 
-def build(ctx) -> None:
+@dataclass
+class SweepForm:
+    mode: Any
+    every: Any
+    steps: Any  # "Steps listed"
+    include_final: Any
+    chosen: Any
+    prompts: Any
+    seeds: Any
+    negative: Any
+    sampler: Any
+    sampling_steps: Any
+    cfg: Any
+    width: Any
+    height: Any
+    batch: Any
+
+    def choose_inputs(self, run: Any) -> list[Any]:
+        return [run, self.mode, self.every, self.steps, self.include_final]
+
+    def generate_inputs(self, run: Any) -> list[Any]:
+        rest = [self.prompts, self.seeds, self.negative, self.sampler, self.sampling_steps, self.cfg]
+        return [*self.choose_inputs(run), *rest, self.width, self.height, self.batch]
+
+
+@dataclass
+class SweepOutput:
+    generate: Any
+    stop: Any
+    note: Any
+    status: Any
+    grid: Any
+    gallery: Any
+    grid_file: Any
+    sweeps: Any  # gr.State: run_key(run folder) → record path of its latest sweep
+
+
+@dataclass
+class PromoteBox:
+    checkpoint: Any
+    trigger: Any
+    overwrite: Any
+    promote: Any
+    to_type: Any
+    send: Any
+    status: Any
+
+
+@dataclass
+class CompareView:
+    picker: RunPicker
+    form: SweepForm
+    output: SweepOutput
+    promote: PromoteBox
+
+
+def render_picker(ctx: TabContext) -> RunPicker:
     import gradio as gr
 
-    host = ctx.host
-    eid = ctx.elem_id
-    gen_reason = ctx.unavailable_reason("generate")
-    defaults = _txt2img_defaults(host)
-    samplers = _samplers(host)
-    default_sampler = defaults["sampler"] if defaults["sampler"] in samplers else (samplers or [None])[0]
-    names = names_with_runs(host.paths().ti_log_dir)
-    batch_default = int(host.setting("sweep_batch_size", DEFAULT_BATCH_SIZE))
-
+    eid, names = ctx.elem_id, names_with_runs(ctx.host.paths().ti_log_dir)
     gr.Markdown(
         "### Compare\nRender every chosen checkpoint side by side (columns = steps, rows = prompt × "
         "seed), several checkpoints per batch, then promote the one you like."
@@ -297,12 +375,20 @@ def build(ctx) -> None:
             allow_custom_value=True,
             elem_id=eid("compare-name"),
         )
-        find_btn = gr.Button("Find runs", elem_id=eid("compare-find"))
+        find = gr.Button("Find runs", elem_id=eid("compare-find"))
     runs = gr.Dropdown(label="Training runs (newest first)", choices=[], elem_id=eid("compare-runs"))
-    run_box = gr.Textbox(label="Run folder (<log>/<date>/<name>)", elem_id=eid("compare-run"))
+    run = gr.Textbox(label="Run folder (<log>/<date>/<name>)", elem_id=eid("compare-run"))
     table = gr.Dataframe(
         headers=TABLE_HEADERS, label="Checkpoints", interactive=False, elem_id=eid("compare-table")
     )
+    return RunPicker(name, find, runs, run, table)
+
+
+def render_choice(ctx: TabContext) -> tuple[Any, Any, Any, Any, Any]:
+    """(mode, every, steps listed, include final, chosen JSON)."""
+    import gradio as gr
+
+    eid = ctx.elem_id
     with gr.Row():
         mode = gr.Radio(
             label="Checkpoints", choices=list(CHOICE_LABELS), value="all", elem_id=eid("compare-mode")
@@ -310,15 +396,19 @@ def build(ctx) -> None:
         every = gr.Number(
             label="k (every k-th)", value=2, precision=0, minimum=1, elem_id=eid("compare-every")
         )
-        steps_text = gr.Textbox(
-            label="Steps (list)", placeholder="250, 500, 1000", elem_id=eid("compare-steps")
-        )
-        include_final = gr.Checkbox(
-            label="Include the final embedding", value=False, elem_id=eid("compare-final")
-        )
+        steps = gr.Textbox(label="Steps (list)", placeholder="250, 500, 1000", elem_id=eid("compare-steps"))
+        final = gr.Checkbox(label="Include the final embedding", value=False, elem_id=eid("compare-final"))
     chosen = gr.Textbox(
         label="Chosen checkpoints (JSON)", value="[]", interactive=False, elem_id=eid("compare-checkpoints")
     )
+    return mode, every, steps, final, chosen
+
+
+def render_form(ctx: TabContext) -> SweepForm:
+    import gradio as gr
+
+    eid, host = ctx.elem_id, ctx.host
+    mode, every, steps_listed, include_final, chosen = render_choice(ctx)
     prompts = gr.Textbox(
         label="Prompts (one per line; {} marks the trigger, else it is appended)",
         lines=4,
@@ -330,123 +420,162 @@ def build(ctx) -> None:
             label="Seeds", value=", ".join(map(str, DEFAULT_SEEDS)), elem_id=eid("compare-seeds")
         )
         negative = gr.Textbox(label="Negative prompt", elem_id=eid("compare-negative"))
+    defaults, names = txt2img_defaults(host), samplers(host)
     with gr.Row():
         sampler = gr.Dropdown(
-            label="Sampler", choices=samplers, value=default_sampler, elem_id=eid("compare-sampler")
+            label="Sampler",
+            choices=names,
+            value=defaults["sampler"] if defaults["sampler"] in names else names[0],
+            elem_id=eid("compare-sampler"),
         )
-        steps = gr.Slider(
-            label="Sampling steps",
-            minimum=1,
-            maximum=150,
-            step=1,
-            value=int(defaults["steps"]),
-            elem_id=eid("compare-sampling-steps"),
-        )
-        cfg = gr.Slider(
-            label="CFG scale",
-            minimum=1.0,
-            maximum=30.0,
-            step=0.5,
-            value=float(defaults["cfg_scale"]),
-            elem_id=eid("compare-cfg"),
-        )
+        sampling_steps = _slider(ctx, "Sampling steps", 1, 150, 1, int(defaults["steps"]), "sampling-steps")
+        cfg = _slider(ctx, "CFG scale", 1.0, 30.0, 0.5, float(defaults["cfg_scale"]), "cfg")
     with gr.Row():
-        width = gr.Slider(
-            label="Width",
-            minimum=64,
-            maximum=2048,
-            step=8,
-            value=int(defaults["width"]),
-            elem_id=eid("compare-width"),
-        )
-        height = gr.Slider(
-            label="Height",
-            minimum=64,
-            maximum=2048,
-            step=8,
-            value=int(defaults["height"]),
-            elem_id=eid("compare-height"),
-        )
-        batch = gr.Slider(
-            label="Batch size (cells per generation call)",
-            minimum=1,
-            maximum=64,
-            step=1,
-            value=batch_default,
-            elem_id=eid("compare-batch"),
-        )
+        width = _slider(ctx, "Width", 64, 2048, 8, int(defaults["width"]), "width")
+        height = _slider(ctx, "Height", 64, 2048, 8, int(defaults["height"]), "height")
+        batch_default = int(host.setting("sweep_batch_size", DEFAULT_BATCH_SIZE))
+        batch = _slider(ctx, "Batch size (cells per generation call)", 1, 64, 1, batch_default, "batch")
+    return SweepForm(
+        mode=mode,
+        every=every,
+        steps=steps_listed,
+        include_final=include_final,
+        chosen=chosen,
+        prompts=prompts,
+        seeds=seeds,
+        negative=negative,
+        sampler=sampler,
+        sampling_steps=sampling_steps,
+        cfg=cfg,
+        width=width,
+        height=height,
+        batch=batch,
+    )
+
+
+def _slider(ctx: TabContext, label: str, low: float, high: float, step: float, value: float, key: str):
+    import gradio as gr
+
+    return gr.Slider(
+        label=label, minimum=low, maximum=high, step=step, value=value, elem_id=ctx.elem_id(f"compare-{key}")
+    )
+
+
+def render_output(ctx: TabContext) -> SweepOutput:
+    import gradio as gr
+
+    eid, reason = ctx.elem_id, ctx.unavailable_reason("generate")
     with gr.Row():
-        gen_btn = gr.Button(
-            "Generate", variant="primary", interactive=gen_reason is None, elem_id=eid("compare-generate")
+        generate = gr.Button(
+            "Generate", variant="primary", interactive=reason is None, elem_id=eid("compare-generate")
         )
-        stop_btn = gr.Button("Interrupt", interactive=gen_reason is None, elem_id=eid("compare-interrupt"))
-    gen_note = gr.Markdown(
-        f"⚠ {gen_reason}" if gen_reason else "",
-        visible=gen_reason is not None,
-        elem_id=eid("compare-unavailable"),
+        stop = gr.Button("Interrupt", interactive=reason is None, elem_id=eid("compare-interrupt"))
+    note = gr.Markdown(
+        f"⚠ {reason}" if reason else "", visible=reason is not None, elem_id=eid("compare-unavailable")
     )
     status = gr.Textbox(label="Status", interactive=False, lines=3, elem_id=eid("compare-status"))
-    ctx.gate("generate", gen_btn, stop_btn, note=gen_note)
+    ctx.gate("generate", generate, stop, note=note)
     grid = gr.Image(label="Grid", type="pil", interactive=False, elem_id=eid("compare-grid"))
     gallery = gr.Gallery(label="Cells (click for full size)", columns=6, elem_id=eid("compare-cells"))
-    grid_dir = gr.Textbox(label="Grid saved in", interactive=False, elem_id=eid("compare-grid-dir"))
+    grid_file = gr.Textbox(label="Grid saved as", interactive=False, elem_id=eid("compare-grid-file"))
+    return SweepOutput(generate, stop, note, status, grid, gallery, grid_file, gr.State({}))
 
+
+def render_promote(ctx: TabContext) -> PromoteBox:
+    import gradio as gr
+
+    eid, host = ctx.elem_id, ctx.host
     gr.Markdown("#### Promote a checkpoint to the embeddings folder")
     emb_dir_known = bool(host.paths().embeddings_dir)
     with gr.Row():
-        promote_cp = gr.Dropdown(label="Checkpoint", choices=[], elem_id=eid("compare-promote-checkpoint"))
+        checkpoint = gr.Dropdown(label="Checkpoint", choices=[], elem_id=eid("compare-promote-checkpoint"))
         trigger = gr.Textbox(
             label="Trigger name (file name in embeddings/)", elem_id=eid("compare-promote-name")
         )
         overwrite = gr.Checkbox(
             label="Overwrite an existing file", value=False, elem_id=eid("compare-promote-overwrite")
         )
-        promote_btn = gr.Button("Promote", interactive=emb_dir_known, elem_id=eid("compare-promote"))
+        promote = gr.Button("Promote", interactive=emb_dir_known, elem_id=eid("compare-promote"))
     with gr.Row():
         to_type = gr.Textbox(
             label="Type this in txt2img", interactive=False, elem_id=eid("compare-promote-text")
         )
-        send_btn = gr.Button(
+        send = gr.Button(
             "Send to txt2img", interactive=host.kind != "standalone", elem_id=eid("compare-send-txt2img")
         )
-    promote_status = gr.Textbox(
+    status = gr.Textbox(
         label="Promotion",
         interactive=False,
         value="" if emb_dir_known else "Promotion needs the webui's embeddings folder.",
         elem_id=eid("compare-promote-status"),
     )
+    return PromoteBox(checkpoint, trigger, overwrite, promote, to_type, send, status)
 
-    ctx.extra["compare_run"] = run_box
-    ctx.extra["compare_checkpoints"] = chosen
-    ctx.extra["compare_grid_dir"] = grid_dir
-    ctx.extra["compare_grid"] = grid
-    ctx.extra["compare_mode"] = mode
-    ctx.extra["compare_steps"] = steps_text
 
-    find_btn.click(partial(on_find_runs, host=host), inputs=[name], outputs=[runs, run_box, status])
-    runs.change(lambda folder: folder or "", inputs=[runs], outputs=[run_box])
-    choose_inputs = [run_box, mode, every, steps_text, include_final]
-    run_box.change(
-        partial(on_pick_run, host=host), inputs=[run_box], outputs=[table, promote_cp, status]
-    ).then(partial(on_choose, host=host), inputs=choose_inputs, outputs=[chosen, status])
-    for comp in (mode, every, steps_text, include_final):
-        comp.change(partial(on_choose, host=host), inputs=choose_inputs, outputs=[chosen, status])
+def render(ctx: TabContext) -> CompareView:
+    return CompareView(render_picker(ctx), render_form(ctx), render_output(ctx), render_promote(ctx))
+
+
+# -- wiring ------------------------------------------------------------------------------------------
+
+
+def wire_runs(ctx: TabContext, view: CompareView) -> None:
+    import gradio as gr
+
+    host, picker, form, out = ctx.host, view.picker, view.form, view.output
+    picker.find.click(
+        partial(on_find_runs, host=host), inputs=[picker.name], outputs=[picker.runs, picker.run, out.status]
+    )
+    picker.runs.change(lambda folder: folder or "", inputs=[picker.runs], outputs=[picker.run])
+    choose = partial(on_choose, host=host)
+    choose_inputs = form.choose_inputs(picker.run)
+    picker.run.change(
+        partial(on_pick_run, host=host),
+        inputs=[picker.run],
+        outputs=[picker.table, view.promote.checkpoint, out.status],
+    ).then(choose, inputs=choose_inputs, outputs=[form.chosen, out.status])
+    for comp in (form.mode, form.every, form.steps, form.include_final):
+        comp.change(choose, inputs=choose_inputs, outputs=[form.chosen, out.status])
     if ctx.embedding_name is not None:
-        ctx.embedding_name.change(lambda n: gr.update(value=n), inputs=[ctx.embedding_name], outputs=[name])
+        ctx.embedding_name.change(
+            lambda n: gr.update(value=n), inputs=[ctx.embedding_name], outputs=[picker.name]
+        )
     if ctx.run_folder is not None:
-        ctx.run_folder.change(lambda f: f or "", inputs=[ctx.run_folder], outputs=[run_box])
-    gen_btn.click(
-        partial(on_generate, host=host),
-        inputs=[*choose_inputs, prompts, seeds, negative, sampler, steps, cfg, width, height, batch],
-        outputs=[status, grid, gallery, chosen, grid_dir],
+        ctx.run_folder.change(lambda f: f or "", inputs=[ctx.run_folder], outputs=[picker.run])
+
+
+def wire_sweep(ctx: TabContext, view: CompareView) -> None:
+    out = view.output
+    out.generate.click(
+        partial(on_generate, host=ctx.host),
+        inputs=[*view.form.generate_inputs(view.picker.run), out.sweeps],
+        outputs=[out.status, out.grid, out.gallery, view.form.chosen, out.grid_file, out.sweeps],
     )
-    stop_btn.click(on_interrupt, inputs=[], outputs=[status], queue=False)
-    promote_cp.change(on_pick_promote, inputs=[promote_cp], outputs=[trigger])
-    promote_btn.click(
-        partial(on_promote, host=host),
-        inputs=[run_box, promote_cp, trigger, overwrite, prompts],
-        outputs=[to_type, promote_status],
+    out.stop.click(partial(on_interrupt, host=ctx.host), inputs=[], outputs=[out.status], queue=False)
+
+
+def wire_promote(ctx: TabContext, view: CompareView) -> None:
+    box = view.promote
+    box.checkpoint.change(on_pick_promote, inputs=[box.checkpoint], outputs=[box.trigger])
+    box.promote.click(
+        partial(on_promote, host=ctx.host),
+        inputs=[view.picker.run, box.checkpoint, box.trigger, box.overwrite, view.form.prompts],
+        outputs=[box.to_type, box.status],
     )
-    send_btn.click(
-        None, inputs=[to_type], outputs=[to_type], **_js_kwargs(send_btn.click, SEND_TO_TXT2IMG_JS)
+    box.send.click(
+        None, inputs=[box.to_type], outputs=[box.to_type], **js_kwargs(box.send.click, SEND_TO_TXT2IMG_JS)
     )
+
+
+def js_kwargs(method: Callable, js: str) -> dict[str, str]:
+    """gradio 3 (the webui) takes ``_js=``, gradio 4 (Forge) ``js=``."""
+    return {"js": js} if "js" in inspect.signature(method).parameters else {"_js": js}
+
+
+def build(ctx: TabContext) -> CompareView:
+    view = render(ctx)
+    ctx.extra[VIEW] = view
+    wire_runs(ctx, view)
+    wire_sweep(ctx, view)
+    wire_promote(ctx, view)
+    return view

@@ -2,9 +2,10 @@
 
 Pure functions, no torch. A cell is (checkpoint, prompt, seed); its prompt text and seed depend
 only on the cell, never on the batch it lands in, so the same cell gives the same image whatever
-the batch size (the webui's per-image prompts and seeds, webui-api.md §3.18). Cells from
-different checkpoints share a batch because every checkpoint has its own token ``<name>-<N>``:
-one generation call renders ``batch_size`` cells instead of one.
+the batch size (the webui's per-image prompts and seeds, docs/webui-contract.md §16 "Checkpoints
+side by side in one batch"). Cells from different checkpoints share a batch because every
+checkpoint has its own token ``<name>-<N>``: one generation call renders ``batch_size`` cells
+instead of one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DEFAULT_PROMPTS = (
     "abstract drawing, {}",
 )
 DEFAULT_SEEDS = (1234,)
+SEED_MAX = 2**32 - 1  # the webui's seeds are 32-bit; -1 (random) would make the columns incomparable
 DEFAULT_BATCH_SIZE = 8
 TRIGGER_MARK = "{}"
 CHOOSE_MODES = ("all", "every", "list")
@@ -63,6 +65,8 @@ class SweepPlan:
     seeds: list[int]
     batch_size: int
     cells: list[Cell] = field(default_factory=list)
+    name: str = ""  # the embedding whose checkpoints these are (recorded with the sweep)
+    run_folder: str = ""  # its training run <log>/<date>/<name>
 
     @property
     def cols(self) -> int:
@@ -136,10 +140,14 @@ def choose_steps(
 # -- prompts and seeds ------------------------------------------------------------------------------
 
 
+def clean_prompts(prompts: Sequence[str]) -> list[str]:
+    """Prompts as the sweep uses them: stripped, blank ones dropped (tab and API alike)."""
+    return [p.strip() for p in prompts if p and p.strip()]
+
+
 def parse_prompts(text: str) -> list[str]:
     """One prompt per line; blank lines ignored; none → the defaults."""
-    prompts = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return prompts or list(DEFAULT_PROMPTS)
+    return clean_prompts((text or "").splitlines()) or list(DEFAULT_PROMPTS)
 
 
 def place_trigger(prompt: str, token: str) -> str:
@@ -151,15 +159,21 @@ def place_trigger(prompt: str, token: str) -> str:
     return f"{base}, {token}" if base else token
 
 
-def parse_seeds(text: str) -> list[int]:
-    seeds = parse_int_list(text, "seed")
-    bad = [s for s in seeds if s < 0 or s > 2**32 - 1]
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """The seed rule of every sweep, from the tab or the API: fixed numbers in the webui's range,
+    each once (order kept)."""
+    bad = [s for s in seeds if s < 0 or s > SEED_MAX]
     if bad:
         raise PlanError(
-            f"seeds must be fixed numbers from 0 to 4294967295 (got {bad[0]}); -1 (random) "
+            f"seeds must be fixed numbers from 0 to {SEED_MAX} (got {bad[0]}); -1 (random) "
             "would make the columns incomparable"
         )
-    return seeds or list(DEFAULT_SEEDS)
+    return list(dict.fromkeys(seeds))
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds typed in the tab ("1, 2 3"); none → the default."""
+    return check_seeds(parse_int_list(text, "seed")) or list(DEFAULT_SEEDS)
 
 
 # -- cells and batches -----------------------------------------------------------------------------
@@ -189,7 +203,10 @@ def plan_sweep(
     prompts: Sequence[str],
     seeds: Sequence[int],
     batch_size: int = DEFAULT_BATCH_SIZE,
+    name: str = "",
+    run_folder: str = "",
 ) -> SweepPlan:
+    """The plan of a sweep of ``name``'s run ``run_folder`` (both recorded with its grid)."""
     if not checkpoints:
         raise PlanError("choose at least one checkpoint")
     if not prompts:
@@ -209,6 +226,8 @@ def plan_sweep(
         seeds=list(seeds),
         batch_size=batch_size,
         cells=make_cells(checkpoints, prompts, seeds),
+        name=name,
+        run_folder=run_folder,
     )
 
 

@@ -1,10 +1,11 @@
 """Run a sweep plan: register every chosen checkpoint under its own token, render the cells in
-mixed batches, save each cell and the labelled grid, and always remove the registrations.
+mixed batches, save each cell, the labelled grid and the sweep's record, and always remove the
+registrations.
 
-The webui work sits behind ``SweepHost`` (the bridge implements it; tests use a fake). The
-registrations are temporary and in memory only: the user's ``embeddings/`` folder is never
-written. They are removed in a ``finally`` whatever happens (exception, Interrupt). Interrupt
-keeps the cells already made; the grid is then drawn with the missing cells left blank.
+The registrations are temporary and in memory only: the user's ``embeddings/`` folder is never
+written. They are removed in a ``finally`` whatever happens (exception, Stop). Stop keeps the cells
+already made; the grid is then drawn with the missing cells left blank. The sweep runs as one
+long-work job (``start_sweep``), the same for the tab and the API.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from lib_textinv.compare.checkpoints import TrainingRun
 from lib_textinv.compare.sweep_plan import Cell, PlanCheckpoint, PlanError, SweepPlan, choose_steps
+from lib_textinv.compare.sweep_record import RecordedCell, RecordedCheckpoint, SweepRecord, write_record
+from lib_textinv.kit import longwork
+from lib_textinv.kit.host import Host
+from lib_textinv.kit.jobs import Job
 from lib_textinv.kit.progress import Cancelled, Progress
 
 logger = logging.getLogger(__name__)
+
+SWEEP_KEY = "compare.sweep"  # one sweep at a time; Stop in the tab and DELETE in the API end it
 
 
 @dataclass(frozen=True)
@@ -34,35 +40,6 @@ class GenParams:
     cfg_scale: float = 7.0
     width: int = 512
     height: int = 512
-
-
-class SweepHost(Protocol):
-    def register_checkpoint(self, token: str, path: str) -> None:
-        """Load ``path`` and register it in memory under ``token`` (``emb.name == token`` and a
-        real ``filename``), without touching the embeddings folder."""
-
-    def is_registered(self, token: str, path: str) -> bool:
-        """Optional: whether ``token`` is still registered for ``path`` (checked before each batch)."""
-
-    def unregister(self, token: str) -> None:
-        """Remove the temporary entry for ``token``; if the user had an embedding of that name
-        loaded before, put it back."""
-
-    def generate(self, prompts: list[str], seeds: list[int], params: GenParams) -> list[tuple[Any, str]]:
-        """One generation call: image ``i`` from ``prompts[i]`` and ``seeds[i]``, in one batch,
-        without reloading the embedding database. Returns ``(PIL.Image, infotext)`` per prompt.
-        Raises ``progress.Cancelled`` when interrupted (a half-sampled batch is not returned)."""
-
-    def save_image(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
-        """Save one cell as the webui saves samples; returns the file path."""
-
-    def save_grid(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
-        """Save the grid into the grids folder with ``infotext``; returns the file path."""
-
-    def draw_grid(
-        self, images: list[Any], cols: int, rows: int, col_labels: list[str], row_labels: list[str]
-    ) -> Any:
-        """Row-major ``images`` → one labelled grid image."""
 
 
 @dataclass
@@ -82,19 +59,42 @@ class SweepResult:
     grid_infotext: str = ""
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    record: SweepRecord | None = None
 
     @property
     def done(self) -> int:
         return len(self.cells)
 
     @property
-    def grid_dir(self) -> str | None:
-        return str(Path(self.grid_path).parent) if self.grid_path else None
+    def record_path(self) -> str | None:
+        return self.record.path if self.record is not None else None
 
     def summary(self) -> str:
         state = "interrupted" if self.interrupted else "done"
         where = f"; grid saved to {self.grid_path}" if self.grid_path else ""
         return f"Sweep {state}: {self.done}/{self.total} cells{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the job reports (tab and API): plain values, the record's path to score it by."""
+        return {
+            "done": self.done,
+            "total": self.total,
+            "interrupted": self.interrupted,
+            "grid": self.grid_path,
+            "record": self.record_path,
+            "infotext": self.grid_infotext,
+            "cells": [
+                {
+                    "token": r.cell.token,
+                    "prompt": r.cell.text,
+                    "seed": r.cell.seed,
+                    "path": r.path,
+                }
+                for r in self.cells
+            ],
+            "warnings": list(self.warnings),
+            "summary": self.summary(),
+        }
 
 
 def plan_checkpoints(
@@ -106,8 +106,10 @@ def plan_checkpoints(
 ) -> list[PlanCheckpoint]:
     """The usable checkpoints of ``run`` chosen by ``mode`` (``all`` / ``every`` k-th / ``list``),
     ascending by step, optionally followed by the final embedding."""
-    steps = choose_steps([c.step for c in run.usable if not c.final], mode, every, wanted)
-    picked = [run.by_step(s) for s in steps]
+    steps = choose_steps(
+        [c.step for c in run.usable if c.step is not None and not c.final], mode, every, wanted
+    )
+    picked = [c for c in map(run.by_step, steps) if c is not None]
     if include_final:
         final = next((c for c in run.checkpoints if c.final), None)
         if final is None or not final.usable:
@@ -122,7 +124,7 @@ def plan_checkpoints(
 
 
 def run_sweep(
-    plan: SweepPlan, host: SweepHost, params: GenParams, progress: Progress | None = None
+    plan: SweepPlan, host: Host, params: GenParams, progress: Progress | None = None
 ) -> SweepResult:
     progress = progress or Progress()
     result = SweepResult(total=len(plan.cells))
@@ -155,17 +157,22 @@ def run_sweep(
                 result.warnings.append(f"could not remove the temporary token {token}: {e}")
     if result.cells:
         _make_grid(plan, params, host, result)
+        _record(plan, params, result)
     return result
 
 
-def _ensure_registered(plan: SweepPlan, host: SweepHost, result: SweepResult) -> None:
+def start_sweep(host: Host, plan: SweepPlan, params: GenParams) -> Job:
+    """The sweep as a long-work job whose result is ``SweepResult.to_dict()``; raises
+    ``longwork.Busy`` while another sweep runs."""
+    title = f"Step sweep of {plan.name or 'checkpoints'} ({len(plan.cells)} cells)"
+    return longwork.start(host, SWEEP_KEY, title, lambda p: run_sweep(plan, host, params, p).to_dict())
+
+
+def _ensure_registered(plan: SweepPlan, host: Host, result: SweepResult) -> None:
     """Put back registrations an embeddings reload dropped (the Extra Networks refresh button
     reloads the database without the queue lock); without this the batch would render the bare
-    word instead of the checkpoint. Hosts without ``is_registered`` are trusted."""
-    check = getattr(host, "is_registered", None)
-    if not callable(check):
-        return
-    lost = [cp for cp in plan.checkpoints if not check(cp.token, cp.path)]
+    word instead of the checkpoint."""
+    lost = [cp for cp in plan.checkpoints if not host.is_registered(cp.token, cp.path)]
     for cp in lost:
         host.register_checkpoint(cp.token, cp.path)
     if lost:
@@ -177,7 +184,7 @@ def _ensure_registered(plan: SweepPlan, host: SweepHost, result: SweepResult) ->
             result.warnings.append(note)
 
 
-def _make_grid(plan: SweepPlan, params: GenParams, host: SweepHost, result: SweepResult) -> None:
+def _make_grid(plan: SweepPlan, params: GenParams, host: Host, result: SweepResult) -> None:
     by_index = {plan.grid_index(r.cell): r.image for r in result.cells}
     first = result.cells[0].image
     blank = _blank_like(first)
@@ -192,6 +199,48 @@ def _blank_like(image: Any) -> Any:
     from PIL import Image
 
     return Image.new("RGB", image.size, (255, 255, 255))
+
+
+def _record(plan: SweepPlan, params: GenParams, result: SweepResult) -> None:
+    """Write the record beside the grid: what Scores will read. A sweep whose record cannot be
+    written still shows its grid; the warning says it cannot be scored."""
+    if not result.grid_path:
+        return
+    cps = plan.checkpoints
+    width, height = result.cells[0].image.size
+    record = SweepRecord(
+        name=plan.name,
+        run_folder=plan.run_folder,
+        grid=result.grid_path,
+        checkpoints=tuple(RecordedCheckpoint(c.token, c.label, c.path, c.step, c.final) for c in cps),
+        prompts=tuple(plan.prompts),
+        seeds=tuple(plan.seeds),
+        cells=tuple(
+            RecordedCell(
+                path=r.path or "",
+                token=r.cell.token,
+                step=cps[r.cell.checkpoint].step,
+                final=cps[r.cell.checkpoint].final,
+                prompt=r.cell.text,
+                seed=r.cell.seed,
+                column=r.cell.checkpoint,
+                row=plan.row_of(r.cell),
+            )
+            for r in result.cells
+            if r.path
+        ),
+        cell_size=(int(width), int(height)),
+        total=result.total,
+        interrupted=result.interrupted,
+        params=asdict(params),
+    )
+    try:
+        write_record(record)
+    except OSError as e:
+        logger.exception("could not write the sweep record beside %s", result.grid_path)
+        result.warnings.append(f"the sweep's record could not be written ({e}): Score cannot read it")
+        return
+    result.record = record
 
 
 def params_infotext(prompt: str, seed: int, params: GenParams) -> str:
@@ -220,86 +269,3 @@ def grid_infotext(plan: SweepPlan, params: GenParams, result: SweepResult) -> st
     return base.rstrip("\n") + "".join(
         f", {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in extra.items()
     )
-
-
-# -- standalone fallbacks (no webui): a plain PIL grid and a folder writer ---------------------------
-
-
-def draw_grid_pil(
-    images: Sequence[Any],
-    cols: int,
-    rows: int,
-    col_labels: Sequence[str] = (),
-    row_labels: Sequence[str] = (),
-) -> Any:
-    """A labelled grid with plain PIL (the webui's ``image_grid`` + ``draw_grid_annotations`` are
-    used inside the webui): cells the size of the largest image, centred, labels above and left."""
-    from PIL import Image, ImageDraw
-
-    from lib_textinv.kit.pil_text import load_font, text_size, wrap_text
-
-    if len(images) != cols * rows:
-        raise ValueError(f"{len(images)} images do not fill a {cols}×{rows} grid")
-    cw = max(im.width for im in images)
-    ch = max(im.height for im in images)
-    font = load_font(max(10, (cw + ch) // 25))
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    col_txt = [wrap_text(probe, t, font, cw - 8) for t in col_labels] if col_labels else []
-    left_w = (cw * 3) // 4 if row_labels else 0
-    row_txt = [wrap_text(probe, t, font, left_w - 8) for t in row_labels] if row_labels else []
-    top_h = max((text_size(probe, t, font)[1] for t in col_txt), default=0) + 16 if col_txt else 0
-    grid = Image.new("RGB", (left_w + cols * cw, top_h + rows * ch), (255, 255, 255))
-    draw = ImageDraw.Draw(grid)
-    for i, im in enumerate(images):
-        r, c = divmod(i, cols)
-        grid.paste(
-            im.convert("RGB"),
-            (left_w + c * cw + (cw - im.width) // 2, top_h + r * ch + (ch - im.height) // 2),
-        )
-    for c, t in enumerate(col_txt):
-        w, h = text_size(draw, t, font)
-        draw.multiline_text(
-            (left_w + c * cw + (cw - w) // 2, (top_h - h) // 2), t, fill=(0, 0, 0), font=font, align="center"
-        )
-    for r, t in enumerate(row_txt):
-        w, h = text_size(draw, t, font)
-        draw.multiline_text(
-            ((left_w - w) // 2, top_h + r * ch + (ch - h) // 2), t, fill=(0, 0, 0), font=font, align="center"
-        )
-    return grid
-
-
-def save_png_with_infotext(image: Any, path: str | Path, infotext: str) -> str:
-    """PNG with the infotext in the ``parameters`` text chunk (what the webui writes), atomically."""
-    from PIL.PngImagePlugin import PngInfo
-
-    from lib_textinv.kit.files import atomic_save_image
-
-    info = PngInfo()
-    info.add_text("parameters", infotext)
-    atomic_save_image(image, path, format="PNG", pnginfo=info)
-    return str(path)
-
-
-class FolderOutput:
-    """Standalone/test stand-in for the webui's saving: numbered PNGs in two folders."""
-
-    def __init__(self, samples_dir: str | Path, grids_dir: str | Path) -> None:
-        self.samples_dir, self.grids_dir = Path(samples_dir), Path(grids_dir)
-
-    @staticmethod
-    def _next(folder: Path, stem: str) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        n = len(list(folder.glob("*.png")))
-        return folder / f"{n:05d}-{stem}.png"
-
-    def save_image(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
-        return save_png_with_infotext(image, self._next(self.samples_dir, str(seed)), infotext)
-
-    def save_grid(self, image: Any, prompt: str, seed: int, infotext: str) -> str:
-        return save_png_with_infotext(image, self._next(self.grids_dir, "sweep"), infotext)
-
-    def draw_grid(
-        self, images: list[Any], cols: int, rows: int, col_labels: list[str], row_labels: list[str]
-    ) -> Any:
-        return draw_grid_pil(images, cols, rows, col_labels, row_labels)

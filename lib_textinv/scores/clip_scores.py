@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +161,30 @@ def _embed_in_batches(
     return np.concatenate(parts) if parts else np.zeros((0, 0))
 
 
+def _cell_scores(
+    cells: Sequence[Cell], texts: Sequence[str], emb: np.ndarray, ref: np.ndarray, text_emb: dict
+) -> list[CellScore]:
+    """Scores of ``cells`` from their image embeddings ``emb`` (one row each, in order)."""
+    ci = clip_i_scores(emb, ref)
+    out = []
+    for row, (cell, text) in enumerate(zip(cells, texts, strict=True)):
+        ct = float(clip_t_scores(emb[row : row + 1], text_emb[text][None, :])[0]) if text else math.nan
+        img = cell.image
+        out.append(
+            CellScore(
+                step=cell.step,
+                checkpoint=cell.checkpoint,
+                prompt=cell.prompt,
+                text=text,
+                seed=cell.seed,
+                image=os.fspath(img) if isinstance(img, (str, os.PathLike)) else "",
+                clip_i=float(ci[row]),
+                clip_t=ct,
+            )
+        )
+    return out
+
+
 def score_cells(
     embedder: Any,
     cells: Sequence[Cell],
@@ -195,86 +218,14 @@ def score_cells(
         if unique
         else {}
     )
-
     for start in range(0, len(cells), batch_size):
         progress.check()
         chunk = list(cells[start : start + batch_size])
         imgs, ok = _load_images([c.image for c in chunk], result.problems)
         progress.step(len(chunk) - len(ok))
-        if not imgs:
-            continue
-        emb = _embed_in_batches(embedder, imgs, batch_size, progress)
-        ci = clip_i_scores(emb, ref)
-        for row, j in enumerate(ok):
-            cell, text = chunk[j], texts[start + j]
-            ct = float(clip_t_scores(emb[row : row + 1], text_emb[text][None, :])[0]) if text else math.nan
-            img = cell.image
-            result.cells.append(
-                CellScore(
-                    step=cell.step,
-                    checkpoint=cell.checkpoint,
-                    prompt=cell.prompt,
-                    text=text,
-                    seed=cell.seed,
-                    image=os.fspath(img) if isinstance(img, (str, os.PathLike)) else "",
-                    clip_i=float(ci[row]),
-                    clip_t=ct,
-                )
-            )
+        if imgs:
+            emb = _embed_in_batches(embedder, imgs, batch_size, progress)
+            chunk_texts = [texts[start + j] for j in ok]
+            result.cells += _cell_scores([chunk[j] for j in ok], chunk_texts, emb, ref, text_emb)
     result.checkpoints = aggregate(result.cells)
     return result
-
-
-# -- cells from saved images -------------------------------------------------------------------
-
-_SEED = re.compile(r"(?:^|,\s*)Seed:\s*(-?\d+)")
-
-
-def parse_infotext(text: str) -> tuple[str, int | None]:
-    """(prompt, seed) from the webui's ``parameters`` text: prompt lines, an optional
-    ``Negative prompt:`` line, then the ``Steps: …, Seed: …`` line."""
-    lines = text.strip().split("\n")
-    params = lines[-1] if len(lines) > 1 and lines[-1].startswith("Steps:") else ""
-    body = lines[:-1] if params else lines
-    prompt_lines = []
-    for line in body:
-        if line.startswith("Negative prompt:"):
-            break
-        prompt_lines.append(line)
-    m = _SEED.search(params)
-    return "\n".join(prompt_lines).strip(), (int(m.group(1)) if m else None)
-
-
-def step_in_prompt(prompt: str, name: str) -> int | None:
-    """The checkpoint step named in a prompt by its token ``<name>-<N>``; None if absent or ambiguous."""
-    found = {
-        int(m) for m in re.findall(rf"(?<![\w-]){re.escape(name)}-(\d+)(?![\w-])", prompt, re.IGNORECASE)
-    }
-    return found.pop() if len(found) == 1 else None
-
-
-def cells_from_folder(folder: str | os.PathLike, name: str) -> tuple[list[Cell], list[str]]:
-    """Cells from the images a sweep saved: prompt and seed from each PNG's infotext, the step from
-    the ``<name>-<N>`` token in the prompt. Images without one token (grids, other pictures) are
-    left out and listed in the second return value."""
-    from PIL import Image
-
-    from lib_textinv.kit.images import is_image_name
-
-    cells, skipped = [], []
-    for p in sorted(Path(folder).iterdir()):
-        if not p.is_file() or not is_image_name(p.name):
-            continue
-        try:
-            with Image.open(p) as im:
-                info = im.info.get("parameters") or ""
-        except OSError as e:
-            skipped.append(f"{p.name}: not readable ({e})")
-            continue
-        prompt, seed = parse_infotext(info) if info else ("", None)
-        step = step_in_prompt(prompt, name) if prompt else None
-        if step is None:
-            skipped.append(f"{p.name}: no single {name}-<N> token in its infotext")
-            continue
-        cells.append(Cell(step=step, prompt=prompt, image=str(p), seed=seed, checkpoint=f"{name}-{step}"))
-    return cells, skipped

@@ -3,10 +3,10 @@ embeddings, and which vocabulary tokens each vector is closest to.
 
 Overtraining shows as vector norms far above those of the model's own token embeddings (the
 vectors stop looking like words and start to overpower the prompt); the nearest tokens show what a
-vector has drifted towards. Both need the loaded model's raw token matrix (webui-api.md §4.3:
-cosine similarity of each row against the normalised matrix, ``topk``, ids mapped back with the
-tokenizer; magnitude check ``vec.norm(dim=1)`` vs the mean row norm), reached through
-``TokenTable``.
+vector has drifted towards. Both need the loaded model's raw token matrix, reached through the
+host's ``TokenTable`` (docs/webui-contract.md §9 "Text encoder"): cosine similarity of each row
+against the normalised matrix, ``topk``, ids mapped back with the tokenizer; magnitude check
+``vec.norm(dim=1)`` vs the mean row norm.
 """
 
 from __future__ import annotations
@@ -16,23 +16,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from lib_textinv.kit.host import TokenTable
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 8192  # rows of the token matrix handled at once: bounded float32 copies of an fp16 table
-
-
-class TokenTable(Protocol):
-    """The loaded model's vocabulary, as the text encoder sees it."""
-
-    def matrix(self) -> Any:
-        """The raw token-embedding matrix ``torch.Tensor [V, d]`` (any dtype/device)."""
-
-    def id_to_token(self, ids: list[int]) -> list[str]:
-        """Token text for each id (``</w>`` marks a word end in CLIP's BPE)."""
 
 
 @dataclass(frozen=True)

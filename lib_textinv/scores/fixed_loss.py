@@ -7,8 +7,9 @@ one template prompt per sample — and the denoising loss of each checkpoint on 
 clean curve: it falls while the embedding learns and flattens when it has converged. The steps
 where it flattens are the ones worth generating images for.
 
-The model work goes through ``LossHost`` (the bridge implements it with ``p_losses`` under
-``torch.no_grad``, webui-api.md §3.18). Same batch + same vectors → the same number, every time.
+The model work goes through the host's ``LossHost`` (the bridge implements it with ``p_losses``
+under ``torch.no_grad``, docs/webui-contract.md §19 "Fixed-batch loss"). Same batch + same vectors →
+the same number, every time.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from lib_textinv.kit.host import LossHost
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -33,20 +35,6 @@ logger = logging.getLogger(__name__)
 # text (the vectors replace it), so one fixed, unlikely name keeps the prompts identical for every
 # checkpoint and never shadows an embedding of the user's.
 PROBE_TOKEN = "textinv-fixed-batch-probe"
-
-
-class LossHost(Protocol):
-    """What the fixed-batch loss needs from the loaded model."""
-
-    def encode_latents(self, images: list[Any]) -> Any:
-        """Equal-size RGB PIL images → VAE latents ``[n, C, h, w]`` (deterministic: the posterior's
-        mean, times the model's scale factor)."""
-
-    def denoise_loss(
-        self, latents: Any, prompts: list[str], timesteps: Any, noise: Any, embedding: tuple[str, Any]
-    ) -> float:
-        """Mean denoising loss of the batch with ``embedding = (token, vectors [n_vec, width])``
-        registered under ``token`` for the prompts' conditioning; no gradients, nothing left registered."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +172,7 @@ def estimate_cost(
 
 def caption_for(image: Path) -> str:
     """The caption the trainer uses: ``<stem>.txt``, else the file stem minus leading digits and
-    dashes (webui dataset.py, §3.12; the filename-regex option is not applied)."""
+    dashes (docs/webui-contract.md §15 "Training dataset"; the filename-regex option is not applied)."""
     from lib_textinv.captions.files import read_caption
 
     text = read_caption(image)
@@ -232,7 +220,10 @@ def build_fixed_batch(
     from lib_textinv.kit.images import ImageRefused, load_rgb
 
     progress = progress or Progress()
-    images, names, captions, problems = [], [], [], []
+    images: list[Any] = []
+    names: list[str] = []
+    captions: list[str] = []
+    problems: list[str] = []
     for p in sorted(Path(os.fspath(x)) for x in image_paths):
         if len(images) >= spec.max_images:
             break
@@ -242,7 +233,8 @@ def build_fixed_batch(
         except (OSError, ImageRefused, ValueError) as e:
             problems.append(f"{p.name}: skipped ({e})")
             continue
-        # the trainer resizes without keeping the aspect ratio (dataset.py, §3.12)
+        # the trainer resizes without keeping the aspect ratio (docs/webui-contract.md
+        # §15 "Training dataset")
         images.append(im.resize((spec.width, spec.height), Image.BICUBIC))
         names.append(p.name)
         captions.append(caption_for(p))
@@ -335,7 +327,8 @@ def checkpoint_losses(
 
 
 def run_settings(run_folder: str | os.PathLike) -> dict:
-    """The newest ``settings-*.json`` the trainer wrote into the run folder (§3.10), or {}."""
+    """The newest ``settings-*.json`` the trainer wrote into the run folder (docs/webui-contract.md
+    §14 "Files written by training"), or {}."""
     files = sorted(glob.glob(os.path.join(glob.escape(os.fspath(run_folder)), "settings-*.json")))
     for path in reversed(files):
         try:

@@ -35,9 +35,9 @@ class GridLayout:
 def layout_of(size: tuple[int, int], cols: int, rows: int, cell: tuple[int, int]) -> GridLayout:
     """The layout of a grid of ``size`` holding ``cols``×``rows`` cells of ``cell`` pixels.
 
-    Both grids we make put the labels left and on top with the cells flush after them: the webui's
-    ``draw_grid_annotations`` (modules/images.py, margin 0, left pad 0 or ¾ of a cell) and
-    ``sweep_run.draw_grid_pil``. So the pads are what the cells leave over."""
+    The webui's ``draw_grid_annotations`` (modules/images.py:151-236, margin 0) puts the labels
+    left (0 or ¾ of a cell wide) and on top, with the cells flush after them: the pads are what
+    the cells leave over."""
     if cols < 1 or rows < 1 or cell[0] < 1 or cell[1] < 1:
         raise ValueError(f"not a grid: {cols}×{rows} cells of {cell[0]}×{cell[1]}")
     pad_left = size[0] - cols * cell[0]
@@ -132,11 +132,22 @@ def save_marked_grid(
     with the grid's infotext (plus ``extra_infotext``) so PNG Info still reads it. Returns its path."""
     from PIL import Image
 
-    from lib_textinv.compare.sweep_run import save_png_with_infotext
-
     with Image.open(grid_path) as im:
         im.load()
         infotext = str(im.info.get("parameters") or "")
     layout = layout_of(im.size, cols, rows, cell)
     marked = mark_column(im, layout, column, notes, title)
     return save_png_with_infotext(marked, marked_path(grid_path), infotext + extra_infotext)
+
+
+def save_png_with_infotext(image: Any, path: str, infotext: str) -> str:
+    """PNG with the infotext in the ``parameters`` text chunk (what the webui writes, so PNG Info
+    reads it), atomically."""
+    from PIL.PngImagePlugin import PngInfo
+
+    from lib_textinv.kit.files import atomic_save_image
+
+    info = PngInfo()
+    info.add_text("parameters", infotext)
+    atomic_save_image(image, path, format="PNG", pnginfo=info)
+    return str(path)

@@ -1,32 +1,29 @@
-"""Putting the scores together for one training run and its sweep grid (used by the UI and the API).
+"""Putting the scores together for one training run and the sweep made of it (tab and API alike).
 
 * ``prescore``: the fixed-batch loss of every checkpoint (``fixed_loss``), before any image exists.
 * ``score``: CLIP-I/CLIP-T of the sweep's cells (``clip_scores``), drift (``drift``), the recommended
-  step (``choose_step``) and the CSV beside the grid (``scores_csv``).
+  step (``choose_step``), the CSV beside the grid (``scores_csv``) and the grid with the recommended
+  column marked (``grid_mark``).
 
-The sweep's grid PNG carries its checkpoints, prompts and seeds in its infotext ("Sweep
-checkpoints", "Sweep prompts", "Sweep seeds", written by ``sweep_run.grid_infotext``); the cells
-are the saved sample PNGs whose own infotext has one of those (prompt, seed) pairs.
-
-The host must offer, where available: ``loss_host()`` → ``fixed_loss.LossHost``, ``token_table()``
-→ ``drift.TokenTable``, optionally ``clip_embedder()``; otherwise CLIP is loaded with
-``clip_model.load_clip`` from the settings ``clip_model``/``clip_pretrained``/``clip_device``.
+The sweep is handed over as its record (``compare.sweep_record``): its grid and exactly its cells,
+never a folder scan. The model work goes through the host (``loss_host``, ``token_table``) and CLIP
+through the one loader (``kit.clip_loader``); what the host cannot do is skipped with the reason.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Sequence
+import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from lib_textinv.kit.host import Unavailable
+from lib_textinv.compare.sweep_record import SweepRecord
+from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Progress
 from lib_textinv.scores.choose_step import Candidate, Recommendation, choose, choose_from_loss
-from lib_textinv.scores.clip_scores import Cell, ScoreResult, parse_infotext, score_cells, step_in_prompt
+from lib_textinv.scores.clip_scores import Cell, ScoreResult, score_cells
 from lib_textinv.scores.drift import DriftResult, drift_for_checkpoints
 from lib_textinv.scores.fixed_loss import (
     FixedBatchSpec,
@@ -35,11 +32,11 @@ from lib_textinv.scores.fixed_loss import (
     checkpoint_losses,
     run_settings,
 )
-from lib_textinv.scores.grid_mark import is_marked, save_marked_grid
+from lib_textinv.scores.grid_mark import save_marked_grid
 
 logger = logging.getLogger(__name__)
 
-SWEEP_KEY = "Sweep checkpoints"
+SCORES_KEY = "scores"  # pre-score and score: one at a time, one Stop for both
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -53,37 +50,22 @@ class RunCheckpoint:
 
 
 def run_checkpoints(
-    run_folder: str, expected_width: int | None = None, chosen_json: str | None = None
+    run_folder: str, expected_width: int | None = None, steps: Collection[int] | None = None
 ) -> tuple[str, list[RunCheckpoint], list[str]]:
-    """(embedding name, usable step checkpoints, problems). ``chosen_json`` (the Compare section's
-    ``[{"token", "step", "path"}]``) narrows the list when given and non-empty."""
+    """(embedding name, usable step checkpoints, problems); ``steps`` narrows the list when any
+    of them is a checkpoint of the run."""
     from lib_textinv.compare.checkpoints import run_from_folder
 
     run = run_from_folder(run_folder, expected_width=expected_width)
     problems = [c.error for c in run.checkpoints if c.error]
     cps = [RunCheckpoint(c.step, c.path, c.token) for c in run.usable if c.step is not None and not c.final]
-    chosen = _parse_chosen(chosen_json)
-    if chosen:
-        cps = [c for c in cps if c.token in chosen] or cps
+    if steps:
+        cps = [c for c in cps if c.step in steps] or cps
     return run.name, cps, problems
 
 
-def _parse_chosen(text: str | None) -> set[str]:
-    if not text:
-        return set()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return set()
-    return (
-        {d["token"] for d in data if isinstance(d, dict) and isinstance(d.get("token"), str)}
-        if isinstance(data, list)
-        else set()
-    )
-
-
 def training_inputs(
-    run_folder: str, host: Any, training_folder: str | None = None
+    run_folder: str, host: Host, training_folder: str | None = None
 ) -> tuple[list[Path], list[str], int, int]:
     """(training images, template lines, width, height) from the run's ``settings-*.json``;
     ``training_folder`` overrides the images folder."""
@@ -106,53 +88,27 @@ def training_inputs(
     return list_images(folder), lines, width, height
 
 
-# -- host operations ---------------------------------------------------------------------------
-
-
-def _host_op(host: Any, name: str, what: str) -> Any:
-    op = getattr(host, name, None)
-    if op is None:
-        raise Unavailable(f"{what} needs the webui's loaded model (not available in standalone mode)")
-    return op()
-
-
-def clip_embedder(host: Any) -> Any:
-    op = getattr(host, "clip_embedder", None)
-    if op is not None:
-        return op()
-    from lib_textinv.kit.clip_loader import load_clip
-
-    device = host.setting("clip_device", "auto")
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return load_clip(
-        host.setting("clip_model", "ViT-L-14"), host.setting("clip_pretrained", "openai"), device
-    )
-
-
 # -- pre-score ---------------------------------------------------------------------------------
 
 
 def prescore(
-    host: Any,
+    host: Host,
     run_folder: str,
-    chosen_json: str | None = None,
+    steps: Collection[int] | None = None,
     training_folder: str | None = None,
     spec: FixedBatchSpec | None = None,
     images_per_checkpoint: int = 4,
     sampler_steps: int = 20,
     progress: Progress | None = None,
 ) -> FixedLossResult:
+    """The fixed-batch loss of the run's checkpoints; raises ``Unavailable`` without a model."""
     progress = progress or Progress()
-    width = host.model_facts().embedding_width
-    _name, cps, problems = run_checkpoints(run_folder, width, chosen_json)
+    _name, cps, problems = run_checkpoints(run_folder, host.model_facts().embedding_width, steps)
     if not cps:
         raise ValueError(f"{run_folder}: no usable checkpoints")
     images, lines, w, h = training_inputs(run_folder, host, training_folder)
     spec = spec or FixedBatchSpec(width=w, height=h)
-    loss_host = _host_op(host, "loss_host", "the fixed-batch loss")
+    loss_host = host.loss_host()
     batch = build_fixed_batch(loss_host, images, lines, spec, progress)
     result = checkpoint_losses(
         loss_host,
@@ -168,7 +124,7 @@ def prescore(
 
 
 def loss_for(
-    host: Any,
+    host: Host,
     run_folder: str,
     loss: FixedLossResult | None,
     training_folder: str | None = None,
@@ -184,97 +140,30 @@ def loss_for(
         return None, [f"fixed-batch loss skipped: {e}"]
 
 
-# -- cells of the sweep ------------------------------------------------------------------------
+# -- the sweep ---------------------------------------------------------------------------------
 
 
-@dataclass
-class SweepGrid:
-    path: Path
-    checkpoints: dict[str, str]  # token → file, in column order
-    prompts: list[str]
-    seeds: list[int]
-    cell_size: tuple[int, int] | None = None  # the "Size: WxH" of its cells
-
-    @property
-    def rows(self) -> int:
-        return len(self.prompts) * len(self.seeds)
+def _same_folder(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and os.path.realpath(a) == os.path.realpath(b)
 
 
-def _infotext(path: Path) -> str:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return str(im.info.get("parameters") or "")
-    except OSError:
-        return ""
-
-
-def _json_field(text: str, key: str) -> str | None:
-    m = re.search(rf"{re.escape(key)}: (\"(?:[^\"\\]|\\.)*\")", text)
-    return json.loads(m.group(1)) if m else None
-
-
-def parse_sweep_grid(path: Path) -> SweepGrid | None:
-    text = _infotext(path)
-    ckpts = _json_field(text, SWEEP_KEY)
-    if ckpts is None:
-        return None
-    pairs = dict(item.split("=", 1) for item in ckpts.split("; ") if "=" in item)
-    prompts = (_json_field(text, "Sweep prompts") or "").split(" | ")
-    seeds = [
-        int(s) for s in (_json_field(text, "Sweep seeds") or "").split(",") if s.strip().lstrip("-").isdigit()
-    ]
-    size = re.search(r"\bSize: (\d+)x(\d+)", text)
-    cell = (int(size.group(1)), int(size.group(2))) if size else None
-    return SweepGrid(path, pairs, [p for p in prompts if p], seeds, cell)
-
-
-def newest_sweep_grid(grid_dir: str) -> SweepGrid | None:
-    """The newest PNG in ``grid_dir`` that is a sweep grid (by its infotext)."""
-    folder = Path(grid_dir) if grid_dir else None
-    if folder is None or not folder.is_dir():
-        return None
-    for p in sorted(folder.glob("*.png"), key=lambda q: q.stat().st_mtime, reverse=True):
-        if is_marked(str(p)):  # our marked copy of a grid, not a sweep of its own
-            continue
-        grid = parse_sweep_grid(p)
-        if grid is not None:
-            return grid
+def sweep_mismatch(record: SweepRecord, name: str, run_folder: str) -> str | None:
+    """Why ``record`` is not a sweep of ``name``'s run ``run_folder`` (None when it is)."""
+    if record.name != name:
+        return f"the sweep {record.grid} is of {record.name!r}, not of {name!r}"
+    if not _same_folder(record.run_folder, run_folder):
+        return f"the sweep {record.grid} is of the run {record.run_folder}, not of {run_folder}"
     return None
 
 
-def find_cells(folders: Sequence[str], name: str, grid: SweepGrid | None) -> tuple[list[Cell], list[str]]:
-    """Saved cell images under ``folders`` (recursive): PNGs whose infotext names one ``<name>-<N>``
-    token; with a grid, only its (prompt, seed) pairs and tokens count, newest file per pair."""
-    from lib_textinv.compare.sweep_plan import place_trigger
-
-    wanted = None
-    if grid is not None:
-        wanted = {
-            (place_trigger(p, t), s) for t in grid.checkpoints for p in grid.prompts for s in grid.seeds
-        }
-    best: dict[tuple[str, int | None], tuple[float, Cell]] = {}
-    notes: list[str] = []
-    for folder in dict.fromkeys(f for f in folders if f and Path(f).is_dir()):
-        for p in Path(folder).rglob("*.png"):
-            text = _infotext(p)
-            if not text or SWEEP_KEY in text:
-                continue
-            prompt, seed = parse_infotext(text)
-            if wanted is not None and (prompt, seed) not in wanted:
-                continue
-            step = step_in_prompt(prompt, name)
-            if step is None:
-                continue
-            mtime = p.stat().st_mtime
-            key = (prompt, seed)
-            if key not in best or mtime > best[key][0]:
-                best[key] = (mtime, Cell(step, prompt, str(p), seed, f"{name}-{step}"))
-    cells = sorted((c for _, c in best.values()), key=lambda c: (c.step, c.prompt, c.seed or 0))
-    if wanted is not None and len(cells) < len(wanted):
-        notes.append(f"found {len(cells)} of the grid's {len(wanted)} cell images")
-    return cells, notes
+def sweep_cells(record: SweepRecord, steps: Collection[int]) -> list[Cell]:
+    """The record's cells of the step checkpoints ``steps`` (the final embedding's column has no
+    step of the run to score against)."""
+    return [
+        Cell(step=c.step, prompt=c.prompt, image=c.path, seed=c.seed, checkpoint=c.token)
+        for c in record.cells
+        if c.step is not None and not c.final and c.step in steps
+    ]
 
 
 # -- the whole report --------------------------------------------------------------------------
@@ -290,6 +179,7 @@ class ScoreReport:
     recommendation: Recommendation | None = None
     csv_path: str | None = None
     marked_grid_path: str | None = None
+    sweep: str | None = None  # the record of the sweep whose cells were scored
     tolerance: float = 0.05
     problems: list[str] = field(default_factory=list)
 
@@ -338,6 +228,7 @@ class ScoreReport:
             "recommendation": self.recommendation.to_dict() if self.recommendation else None,
             "csv": self.csv_path,
             "marked_grid": self.marked_grid_path,
+            "sweep": self.sweep,
             "problems": self.problems,
         }
 
@@ -370,42 +261,38 @@ def column_note(row: dict) -> str:
     return " · ".join(parts) or "not scored"
 
 
-def mark_grid(report: ScoreReport, grid: SweepGrid) -> None:
-    """Save the grid with the recommended column framed and every column's scores under it
+def mark_grid(report: ScoreReport, record: SweepRecord) -> None:
+    """Save the sweep's grid with the recommended column framed and every column's scores under it
     (``report.marked_grid_path``); a grid that cannot be marked is a problem, not an error."""
     rec = report.recommendation
-    tokens = list(grid.checkpoints)
+    tokens = record.tokens
     if rec is None or rec.checkpoint not in tokens:
         report.problems.append(
             f"the recommended {rec.checkpoint if rec else 'step'} is not a column of the grid"
         )
         return
-    if grid.cell_size is None:
-        report.problems.append(f"{grid.path.name}: no cell size in its infotext; the grid is not marked")
-        return
     rows = {r["checkpoint"]: r for r in report.table()}
     notes = [column_note(rows[t]) if t in rows else "not scored" for t in tokens]
     try:
         report.marked_grid_path = save_marked_grid(
-            str(grid.path),
-            len(tokens),
-            grid.rows,
-            grid.cell_size,
+            record.grid,
+            record.cols,
+            record.rows,
+            record.cell_size,
             tokens.index(rec.checkpoint),
             notes,
             "recommended ·",
             f", Sweep recommended: {json.dumps(rec.checkpoint)}",
         )
     except (OSError, ValueError) as e:
-        report.problems.append(f"{grid.path.name}: the grid is not marked ({e})")
+        report.problems.append(f"{Path(record.grid).name}: the grid is not marked ({e})")
 
 
 def score(
-    host: Any,
+    host: Host,
     run_folder: str,
-    grid_dir: str = "",
-    cells_folder: str = "",
-    chosen_json: str | None = None,
+    sweep: SweepRecord | None = None,
+    steps: Collection[int] | None = None,
     training_folder: str | None = None,
     tolerance: float = 0.05,
     loss: FixedLossResult | None = None,
@@ -414,58 +301,77 @@ def score(
     write_csv: bool = True,
     progress: Progress | None = None,
 ) -> ScoreReport:
-    """CLIP scores of the sweep's cells, drift of every checkpoint, the recommendation and the CSV.
+    """CLIP scores of the sweep's cells, drift of every checkpoint, the recommendation, the marked
+    grid and the CSV beside it. ``steps`` narrows the checkpoints (default: the sweep's columns).
     Parts that the host cannot do are skipped with the reason in ``problems``."""
-    from lib_textinv.scores.scores_csv import csv_path_for, write_scores_csv
-
     progress = progress or Progress()
-    name, cps, problems = run_checkpoints(run_folder, host.model_facts().embedding_width, chosen_json)
+    if steps is None and sweep is not None:
+        steps = {c.step for c in sweep.checkpoints if c.step is not None and not c.final}
+    name, cps, problems = run_checkpoints(run_folder, host.model_facts().embedding_width, steps)
     report = ScoreReport(
         name=name, run_folder=str(run_folder), loss=loss, tolerance=tolerance, problems=list(problems)
     )
+    mismatch = sweep_mismatch(sweep, name, str(run_folder)) if sweep is not None else None
+    if mismatch:
+        report.problems.append(f"CLIP scores and grid marks skipped: {mismatch}")
+        sweep = None
+    report.sweep = sweep.path if sweep is not None else None
     if drift:
-        try:
-            table = _host_op(host, "token_table", "drift (token norms and nearest tokens)")
-            report.drift = drift_for_checkpoints([(c.step, c.path) for c in cps], table, progress=progress)
-            report.problems += report.drift.problems
-        except Unavailable as e:
-            report.problems.append(f"drift skipped: {e}")
-    grid = newest_sweep_grid(grid_dir)
-    if clip:
-        folders = [cells_folder] if cells_folder else [host.paths().outdir_samples or "", grid_dir]
-        cells, notes = find_cells(folders, name, grid) if grid is not None or cells_folder else ([], [])
-        report.problems += notes
-        steps = {c.step for c in cps}
-        cells = [c for c in cells if c.step in steps]
-        if grid is None and not cells_folder:
-            report.problems.append(
-                "CLIP scores skipped: no sweep grid found"
-                + (f" in {grid_dir}" if grid_dir else " (run a sweep first)")
-            )
-        elif not cells:
-            report.problems.append(
-                "CLIP scores skipped: no cell images of this sweep found "
-                f"in {', '.join(f for f in folders if f) or 'no folder'}"
-            )
-        else:
-            try:
-                images, _lines, _w, _h = training_inputs(run_folder, host, training_folder)
-                embedder = clip_embedder(host)
-                batch = int(host.setting("clip_batch_size", 16) or 16)
-                report.clip = score_cells(embedder, cells, images, name, progress, batch_size=batch)
-                report.problems += report.clip.problems
-            except (Unavailable, ValueError) as e:
-                report.problems.append(f"CLIP scores skipped: {e}")
+        _score_drift(host, report, cps, progress)
+    if clip and mismatch is None:
+        _score_clip(host, report, sweep, {c.step for c in cps}, training_folder, progress)
     report.recommendation = recommend(report)
-    if grid is not None and report.recommendation is not None:
-        mark_grid(report, grid)
-    if write_csv:
-        target = str(grid.path) if grid is not None else grid_dir
-        if target:
-            report.csv_path = write_scores_csv(
-                csv_path_for(target),
-                report.table(),
-                report.clip.cells if report.clip else [],
-                report.recommendation,
-            )
+    if sweep is not None and report.recommendation is not None:
+        mark_grid(report, sweep)
+    if write_csv and sweep is not None:
+        from lib_textinv.scores.scores_csv import csv_path_for, write_scores_csv
+
+        cells = report.clip.cells if report.clip else []
+        report.csv_path = write_scores_csv(
+            csv_path_for(sweep.grid), report.table(), cells, report.recommendation
+        )
     return report
+
+
+def _score_drift(host: Host, report: ScoreReport, cps: list[RunCheckpoint], progress: Progress) -> None:
+    try:
+        table = host.token_table()
+    except Unavailable as e:
+        report.problems.append(f"drift skipped: {e}")
+        return
+    report.drift = drift_for_checkpoints([(c.step, c.path) for c in cps], table, progress=progress)
+    report.problems += report.drift.problems
+
+
+def _score_clip(
+    host: Host,
+    report: ScoreReport,
+    sweep: SweepRecord | None,
+    steps: Collection[int],
+    training_folder: str | None,
+    progress: Progress,
+) -> None:
+    """CLIP-I/CLIP-T of exactly the sweep's recorded cells."""
+    from lib_textinv.kit.clip_loader import clip_from_settings
+
+    if sweep is None:
+        report.problems.append("CLIP scores skipped: no sweep of this run yet (Generate one first)")
+        return
+    cells = sweep_cells(sweep, steps)
+    if not cells:
+        report.problems.append(f"CLIP scores skipped: the sweep {sweep.grid} has no cells of these steps")
+        return
+    try:
+        images, _lines, _w, _h = training_inputs(report.run_folder, host, training_folder)
+        embedder, batch = clip_from_settings(host)
+    except (Unavailable, ValueError) as e:
+        report.problems.append(f"CLIP scores skipped: {e}")
+        return
+    try:
+        report.clip = score_cells(embedder, cells, images, report.name, progress, batch_size=batch)
+    except ValueError as e:
+        report.problems.append(f"CLIP scores skipped: {e}")
+        return
+    finally:
+        embedder.to("cpu")  # kept loaded for the next click, but off the GPU the webui needs
+    report.problems += report.clip.problems

@@ -78,7 +78,7 @@ def plain_text(prompt: str) -> str:
     """The webui's prompt syntax turned into plain words: ``(red hat:1.2), [blue]`` → ``red hat, blue``;
     ``<lora:x:1>`` tags removed; escaped brackets ``\\(`` kept as text."""
     s = _EXTRA_NETWORK.sub(" ", prompt)
-    keep = {}
+    keep: dict[str, str] = {}
 
     def _stash(m: re.Match[str]) -> str:
         key = f"\x00{len(keep)}\x00"

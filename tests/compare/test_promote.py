@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from lib_textinv.compare.checkpoints import find_runs
-from lib_textinv.compare.promote import PromoteError, promote, promote_file, validate_trigger
+from lib_textinv.compare.promote import (
+    PromoteError,
+    Refusal,
+    promote,
+    promote_checkpoint,
+    promote_file,
+    validate_trigger,
+)
 from tests.embfiles import write_malicious_pt, write_pt, write_safetensors, write_training_run
 from tests.sweep_fakes import FakeSweepHost
 
@@ -44,8 +51,9 @@ def test_never_overwrites_without_flag(env, tmp_path, checksums):
     write_pt(emb_dir / "mine.pt", torch.randn(2, 768), name="mine")
     before = checksums(emb_dir)
     host = FakeSweepHost(tmp_path / "out")
-    with pytest.raises(PromoteError, match="overwrite"):
+    with pytest.raises(PromoteError, match="overwrite") as e:
         promote(host, src, emb_dir, "mine")
+    assert e.value.kind is Refusal.EXISTS
     with pytest.raises(PromoteError, match="overwrite"):
         promote(host, src, emb_dir, "charcoalstyle")
     assert checksums(emb_dir) == before and host.reloads == []
@@ -62,8 +70,9 @@ def test_same_token_elsewhere_is_refused_even_with_flag(env, checksums):
     src, emb_dir = env
     write_safetensors(emb_dir / "sub" / "Style.safetensors", torch.randn(2, 768))
     before = checksums(emb_dir)
-    with pytest.raises(PromoteError, match="already exists as"):
+    with pytest.raises(PromoteError, match="already exists as") as e:
         promote_file(src, emb_dir, "style", overwrite=True)
+    assert e.value.kind is Refusal.EXISTS
     assert checksums(emb_dir) == before
 
 
@@ -71,24 +80,15 @@ def test_same_token_elsewhere_is_refused_even_with_flag(env, checksums):
     "bad", ["", "../x", "a/b", "..", ".hidden", "a:b", "CON", "a\\b", "name.pt", "x" * 101, "ab\x00"]
 )
 def test_bad_trigger_names(bad):
-    with pytest.raises(PromoteError):
+    with pytest.raises(PromoteError) as e:
         validate_trigger(bad)
+    assert e.value.kind is Refusal.BAD_NAME
 
 
 def test_good_trigger_names():
     assert validate_trigger(" charcoalstyle-500 ") == "charcoalstyle-500"
     assert validate_trigger("my_style.v2") == "my_style.v2"
     assert validate_trigger("my style") == "my style"  # the webui keeps spaces in names
-
-
-def test_local_fallback_when_names_module_is_missing(monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "lib_textinv.embedding.names", None)  # import now raises ImportError
-    assert validate_trigger("cs-500") == "cs-500"
-    for bad in ("x y", "-x", "../x", "a:b"):
-        with pytest.raises(PromoteError):
-            validate_trigger(bad)
 
 
 def test_width_and_unsafe_refused(env, tmp_path, checksums):
@@ -99,8 +99,9 @@ def test_width_and_unsafe_refused(env, tmp_path, checksums):
     evil = write_malicious_pt(tmp_path / "evil-5.pt")
     with pytest.raises(PromoteError, match="unsafe"):
         promote_file(evil, emb_dir, "evil-5")
-    with pytest.raises(PromoteError, match="not found"):
+    with pytest.raises(PromoteError, match="not found") as e:
         promote_file(src, tmp_path / "nope", "x")
+    assert e.value.kind is Refusal.NO_FOLDER
     assert checksums(emb_dir) == before
 
 
@@ -122,3 +123,38 @@ def test_promote_a_discovered_checkpoint(env):
     assert res.token == "charcoalstyle-250"
     with pytest.raises(PromoteError, match="already in the embeddings folder"):
         promote_file(emb_dir / "charcoalstyle-250.pt", emb_dir, "charcoalstyle-250", overwrite=True)
+
+
+def test_the_preconditions_tab_and_api_share(env, tmp_path, checksums):
+    """``promote_checkpoint``: a checkpoint that is missing, unusable, or no embeddings folder,
+    each refused with its kind before anything is written; else the copy under its token."""
+    from lib_textinv.kit.host import HostPaths, ModelFacts
+
+    src, emb_dir = env
+    run = find_runs(src.parents[3], "charcoalstyle", 1024, embeddings_dir=emb_dir)[0]
+
+    class Host(FakeSweepHost):
+        folder: str | None = str(emb_dir)
+
+        def paths(self):
+            return HostPaths(embeddings_dir=self.folder)
+
+        def model_facts(self):
+            return ModelFacts(loaded=True, embedding_width=768)
+
+    host = Host(tmp_path / "out")
+    before = checksums(emb_dir)
+    for cp, kind in ((None, Refusal.NOT_FOUND), (run.by_step(250), Refusal.NOT_USABLE)):
+        with pytest.raises(PromoteError) as e:
+            promote_checkpoint(host, cp, missing="no step 7")
+        assert e.value.kind is kind
+    assert "1024" in str(e.value)  # found at 1024 wide: not usable, and why
+    good = find_runs(src.parents[3], "charcoalstyle", 768, embeddings_dir=emb_dir)[0].by_step(250)
+    host.folder = None
+    with pytest.raises(PromoteError, match="standalone") as e:
+        promote_checkpoint(host, good)
+    assert e.value.kind is Refusal.NO_FOLDER and checksums(emb_dir) == before and host.reloads == []
+    host.folder = str(emb_dir)
+    res = promote_checkpoint(host, good, sample_prompt="{} at dusk")
+    assert res.token == "charcoalstyle-250" and res.text_to_type == "charcoalstyle-250 at dusk"
+    assert host.reloads == [True]

@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from lib_textinv.compare.sweep_plan import (
     DEFAULT_PROMPTS,
     PlanCheckpoint,
+    SEED_MAX,
     PlanError,
+    check_seeds,
     choose_steps,
+    clean_prompts,
     cost,
     parse_int_list,
     parse_prompts,
@@ -42,6 +45,15 @@ def test_parse_prompts_and_seeds():
         parse_seeds("-1")
     with pytest.raises(PlanError, match="'x'"):
         parse_int_list("1, x", "step")
+
+
+def test_one_seed_rule_and_one_prompt_rule():
+    assert check_seeds([5, 0, 5, SEED_MAX]) == [5, 0, SEED_MAX]
+    for bad in (-1, SEED_MAX + 1):
+        with pytest.raises(PlanError, match="4294967295"):
+            check_seeds([1, bad])
+    assert check_seeds([]) == []  # the tab's parse_seeds puts the default in
+    assert clean_prompts([" a, {} ", "", "  ", "b"]) == ["a, {}", "b"]
 
 
 def test_choose_steps():
@@ -80,7 +92,12 @@ def test_batches_mix_checkpoints_and_cost():
 
 
 steps_st = st.lists(st.integers(1, 5000), min_size=1, max_size=12, unique=True)
-prompts_st = st.lists(st.text(alphabet="abc {},", min_size=0, max_size=12), min_size=1, max_size=5)
+# Prompts built from parts so that about half carry the "{}" mark (once or more, anywhere) and
+# half get the trigger appended; a plain text strategy almost never wrote "{}".
+prompt_st = st.lists(
+    st.sampled_from(["{}", "drawing", " of a cat", ", ", "(red:1.2)", " ", "{}, "]), max_size=6
+).map("".join)
+prompts_st = st.lists(prompt_st, min_size=1, max_size=5)
 seeds_st = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4, unique=True)
 
 
@@ -94,9 +111,14 @@ def test_every_cell_exactly_once(steps, prompts, seeds, batch_size):
     assert all(1 <= len(b) <= batch_size for b in plan.batches())
     assert sorted(plan.grid_index(c) for c in flat) == list(range(plan.cols * plan.rows))
     for c in flat:
+        prompt = prompts[c.prompt]
         assert c.seed == seeds[c.seed_index]
-        assert c.token in c.text
-        assert c.text == place_trigger(prompts[c.prompt], c.token)
+        if "{}" in prompt:  # every mark becomes the token, nothing else changes
+            assert c.text == prompt.replace("{}", c.token)
+            assert c.text.count(c.token) == prompt.count("{}")
+        else:  # appended once, after the prompt without its trailing comma
+            base = prompt.rstrip().rstrip(",").rstrip()
+            assert c.text == (f"{base}, {c.token}" if base else c.token)
 
 
 @settings(max_examples=150, deadline=None)

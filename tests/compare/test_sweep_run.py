@@ -1,5 +1,6 @@
-"""Running a sweep against a fake host: registration always undone, batches mixed, cells and
-grid saved, Interrupt keeps the cells made, the user's embeddings/ folder untouched."""
+"""Running a sweep against a fake host: registration always undone, batches mixed, cells, grid
+and the sweep's record saved, Interrupt keeps the cells made, the user's embeddings/ folder
+untouched."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from PIL import Image
 
 from lib_textinv.compare.checkpoints import find_runs
 from lib_textinv.compare.sweep_plan import PlanCheckpoint, plan_sweep
-from lib_textinv.compare.sweep_run import GenParams, draw_grid_pil, run_sweep
+from lib_textinv.compare.sweep_record import read_record, record_path
+from lib_textinv.compare.sweep_run import GenParams, run_sweep
 from lib_textinv.kit.progress import RecordingProgress
 from tests.embfiles import write_pt, write_training_run
 from tests.sweep_fakes import FakeSweepHost
@@ -26,7 +28,7 @@ def setup(tmp_path):
     # The user already has a hand-copied checkpoint under the same token we use.
     write_pt(emb_dir / "cs-10.pt", torch.randn(2, 768), name="cs-10", step=9)
     run = find_runs(log, "cs", 768, embeddings_dir=emb_dir)[0]
-    cps = [PlanCheckpoint(c.token, c.label, str(c.path)) for c in run.usable]
+    cps = [PlanCheckpoint(c.token, c.label, str(c.path), c.step, c.final) for c in run.usable]
     return tmp_path, emb_dir, cps
 
 
@@ -117,16 +119,6 @@ def test_failed_registration_undoes_the_earlier_ones(setup, tmp_path):
     assert not host.calls and set(host.db) == {"cs", "cs-10"}
 
 
-def test_draw_grid_pil():
-    ims = [Image.new("RGB", (20, 10), (i * 40, 0, 0)) for i in range(6)]
-    g = draw_grid_pil(ims, 3, 2, ["a", "b", "c"], ["row one", "row two"])
-    assert g.width == 15 + 60 and g.height > 20
-    plain = draw_grid_pil(ims, 3, 2)
-    assert plain.size == (60, 20) and plain.getpixel((45, 15)) == (200, 0, 0)
-    with pytest.raises(ValueError):
-        draw_grid_pil(ims, 4, 2)
-
-
 def test_registrations_lost_to_a_reload_are_put_back(setup):
     """An Extra Networks refresh mid-sweep empties the database; the next batch re-registers the
     checkpoints (the fake's generate fails on a prompt whose token is not registered)."""
@@ -142,3 +134,45 @@ def test_registrations_lost_to_a_reload_are_put_back(setup):
     for r in res.cells:
         assert f'TI hashes: "{r.cell.token}' in r.infotext
     assert set(host.db) == {"cs", "cs-10"} and host.db["cs-10"] is user_cs10
+
+
+def test_the_record_names_the_run_the_grid_and_every_cell(setup, tmp_path):
+    tmp, emb_dir, cps = setup
+    host = FakeSweepHost(tmp / "out", emb_dir)
+    run_folder = str(tmp / "log" / "2026-11-25" / "cs")
+    plan = plan_sweep(cps, ["a cat, {}", "a dog"], [7, 8], batch_size=3, name="cs", run_folder=run_folder)
+    res = run_sweep(plan, host, PARAMS)
+    assert res.record_path == record_path(res.grid_path) == res.grid_path[: -len(".png")] + ".sweep.json"
+    rec = read_record(res.grid_path)  # by the grid's path or the record's: the same record
+    assert rec == read_record(res.record_path) == res.record
+    assert (rec.name, rec.run_folder, rec.grid) == ("cs", run_folder, res.grid_path)
+    assert rec.tokens == [c.token for c in cps] and rec.cell_size == (32, 32) and rec.total == 20
+    assert (rec.prompts, rec.seeds, rec.params["steps"]) == (("a cat, {}", "a dog"), (7, 8), 4)
+    made = {(r.path, r.cell.token, r.cell.text, r.cell.seed) for r in res.cells}
+    assert {(c.path, c.token, c.prompt, c.seed) for c in rec.cells} == made
+    by_token = {c.token: c for c in cps}
+    for c in rec.cells:
+        assert c.step == by_token[c.token].step and c.final == by_token[c.token].final
+        with Image.open(c.path) as im:  # the cell at (row, column) of the record is that image
+            assert im.getpixel((0, 0)) == res.grid.getpixel(
+                (res.grid.width - (5 - c.column) * 32 + 16, res.grid.height - (4 - c.row) * 32 + 16)
+            )
+    assert res.to_dict()["record"] == res.record_path
+
+
+def test_an_interrupted_sweep_records_the_cells_it_made(setup):
+    tmp, emb_dir, cps = setup
+    progress = RecordingProgress()
+    host = FakeSweepHost(tmp / "out", emb_dir, interrupt_on_call=2, progress=progress)
+    res = run_sweep(plan_sweep(cps, ["x, {}"], [1], batch_size=2, name="cs"), host, PARAMS, progress)
+    rec = read_record(res.record_path)
+    assert rec.interrupted and rec.total == 5 and len(rec.cells) == 2
+    assert [c.path for c in rec.cells] == [r.path for r in res.cells]
+
+
+def test_nothing_made_no_grid_and_no_record(setup):
+    tmp, emb_dir, cps = setup
+    host = FakeSweepHost(tmp / "out", emb_dir, interrupt_on_call=1)
+    res = run_sweep(plan_sweep(cps, ["x"], [1]), host, PARAMS)
+    assert res.interrupted and res.grid_path is None and res.record is None
+    assert not (tmp / "out" / "grids").exists()

@@ -1,15 +1,19 @@
-"""Compare section: build() inside gr.Blocks, handlers as plain functions against a fake host."""
+"""Compare section: build() inside gr.Blocks, handlers as plain functions against a fake host;
+Generate runs as a long-work job, Interrupt stops it inside the sampler."""
 
 from __future__ import annotations
 
 import json
-import threading
 
 import gradio as gr
 import pytest
 import torch
+from PIL import Image
 
+from lib_textinv.compare import section
 from lib_textinv.compare.section import (
+    VIEW,
+    CompareView,
     build,
     on_choose,
     on_find_runs,
@@ -19,24 +23,34 @@ from lib_textinv.compare.section import (
     on_pick_run,
     on_promote,
 )
-from lib_textinv.kit.host import BaseHost, HostPaths, ModelFacts, StandaloneHost
+from lib_textinv.compare.sweep_record import read_record, run_key
+from lib_textinv.compare.sweep_run import SWEEP_KEY
+from lib_textinv.kit import longwork
+from lib_textinv.kit.host import HostPaths, ModelFacts, StandaloneHost, Unavailable
 from lib_textinv.kit.tab_context import TabContext
 from tests.embfiles import write_pt, write_training_run
-from tests.sweep_fakes import FakeSweepHost
+from tests.sweep_fakes import SAMPLER_BOUND, FakeSweepHost
+
+FORM = ("a cat, {}\na dog", "3, 4", "", "Euler a", 4, 7, 32, 32)  # prompts … height
 
 
-class WebuiLikeHost(FakeSweepHost, BaseHost):
+class WebuiLikeHost(FakeSweepHost):
     """The fake sweep host plus the Host facts the section reads."""
 
     def __init__(self, tmp_path, **kw):
         self.log = tmp_path / "log"
         self.emb_dir = tmp_path / "embeddings"
         self.emb_dir.mkdir(exist_ok=True)
-        FakeSweepHost.__init__(self, tmp_path / "out", self.emb_dir, **kw)
-        BaseHost.__init__(self, kind="webui")
+        super().__init__(tmp_path / "out", self.emb_dir, **kw)
+        self.kind = "webui"
 
     def paths(self):
-        return HostPaths(embeddings_dir=str(self.emb_dir), ti_log_dir=str(self.log))
+        return HostPaths(
+            embeddings_dir=str(self.emb_dir),
+            ti_log_dir=str(self.log),
+            outdir_samples=str(self.samples_dir),
+            outdir_grids=str(self.grids_dir),
+        )
 
     def model_facts(self):
         return ModelFacts(loaded=True, family="SD1", embedding_width=768, trainable=True, reason="")
@@ -64,9 +78,27 @@ def test_build_in_blocks_webui_and_standalone(host):
     for h in (host, StandaloneHost()):
         with gr.Blocks():
             ctx = TabContext(host=h, embedding_name=gr.Textbox(), run_folder=gr.Textbox())
-            build(ctx)
-        assert {"compare_run", "compare_checkpoints", "compare_grid_dir"} <= set(ctx.extra)
-        assert isinstance(ctx.extra["compare_checkpoints"], gr.Textbox)
+            view = build(ctx)
+        assert ctx.extra[VIEW] is view and isinstance(view, CompareView)
+        assert isinstance(view.output.sweeps, gr.State) and view.output.sweeps.value == {}
+        assert isinstance(view.picker.run, gr.Textbox) and isinstance(view.form.steps, gr.Textbox)
+    assert view.form.sampler.choices == section.FALLBACK_SAMPLERS  # standalone: no sampler list
+
+
+class NoSamplersHost(WebuiLikeHost):
+    def samplers(self):
+        raise Unavailable("no model loaded")
+
+    def txt2img_defaults(self):
+        raise Unavailable("no ui-config.json")
+
+
+def test_host_without_samplers_or_defaults_gets_ours(tmp_path):
+    h = NoSamplersHost(tmp_path)
+    assert section.samplers(h) == section.FALLBACK_SAMPLERS
+    assert section.txt2img_defaults(h) == section.TXT2IMG_DEFAULTS
+    assert section.samplers(WebuiLikeHost(tmp_path)) == ["Euler a", "DPM++ 2M"]
+    assert section.txt2img_defaults(WebuiLikeHost(tmp_path))["steps"] == 12
 
 
 def test_find_pick_choose(host):
@@ -82,27 +114,32 @@ def test_find_pick_choose(host):
     assert on_find_runs("nobody", host=host)[1] == ""
 
 
-def test_generate_handler_runs_the_sweep(host, checksums):
+def test_generate_handler_runs_the_sweep_and_hands_on_its_record(host, checksums):
     before = checksums(host.emb_dir)
     folder = on_find_runs("cs", host=host)[1]
-    outs = list(
-        on_generate(
-            folder, "all", 1, "", False, "a cat, {}\na dog", "3, 4", "", "Euler a", 4, 7, 32, 32, 8, host=host
-        )
-    )
-    status, grid, gallery, chosen, grid_dir = outs[-1]
+    other = {run_key("/elsewhere/2026-11-20/dog"): "/grids/dog.sweep.json"}
+    outs = list(on_generate(folder, "all", 1, "", False, *FORM, 8, other, host=host))
+    assert all(o[5] == other for o in outs[:-1])  # while it runs: the sweeps so far
+    status, grid, gallery, chosen, grid_file, sweeps = outs[-1]
     assert "16/16 cells" in status and "2 generation calls instead of 16" in status
-    assert grid is not None and len(gallery) == 16 and grid_dir.endswith("grids")
+    assert grid == grid_file and Image.open(grid).size[0] > 4 * 32
+    assert len(gallery) == 16 and all(Image.open(path).size == (32, 32) for path, _caption in gallery)
     assert len(json.loads(chosen)) == 4
+    assert set(sweeps) == {*other, run_key(folder)} and other == {
+        run_key("/elsewhere/2026-11-20/dog"): "/grids/dog.sweep.json"
+    }
+    rec = read_record(sweeps[run_key(folder + "/")])
+    assert (rec.name, rec.run_folder, rec.grid) == ("cs", folder, grid)
+    assert sorted(c.path for c in rec.cells) == sorted(path for path, _ in gallery)
     assert len(host.calls) == 2 and set(host.db) == {"cs"}
     assert checksums(host.emb_dir) == before
-    assert on_interrupt() == "No sweep is running."
+    assert on_interrupt(host=host) == "No sweep is running." and not host.interrupted.is_set()
 
 
 def test_generate_reports_bad_input_and_standalone(host):
     folder = on_find_runs("cs", host=host)[1]
     out = list(on_generate(folder, "all", 1, "", False, "", "-5", "", "Euler a", 4, 7, 32, 32, 8, host=host))
-    assert "seeds" in out[-1][0] and not host.calls
+    assert "seeds" in out[-1][0] and out[-1][5] == {} and not host.calls
     out = list(
         on_generate(
             folder, "all", 1, "", False, "", "1", "", "Euler a", 4, 7, 32, 32, 8, host=StandaloneHost()
@@ -121,36 +158,34 @@ def test_promote_handler(host):
     assert text == "" and "overwrite" in msg
     text, msg = on_promote(folder, "cs-10", "../evil", True, "", host=host)
     assert text == "" and "path" in msg
+    text, msg = on_promote(folder, "cs-99", "", True, "", host=host)
+    assert text == "" and msg == "choose a checkpoint of cs to promote"
     text, msg = on_promote(folder, "cs-10", "cs-10", True, "a landscape", host=host)
     assert text == "a landscape, cs-10" and msg.startswith("replaced")
 
 
-class GatedHost(WebuiLikeHost):
-    """Blocks inside the second generation call until the test lets it go."""
-
-    def __init__(self, tmp_path):
-        super().__init__(tmp_path)
-        self.entered, self.gate = threading.Event(), threading.Event()
-
-    def generate(self, prompts, seeds, params):
-        if len(self.calls) == 1:
-            self.entered.set()
-            assert self.gate.wait(30)
-        return super().generate(prompts, seeds, params)
-
-
-def test_interrupt_button_keeps_cells(tmp_path, checksums):
-    host = GatedHost(tmp_path)
+def test_interrupt_stops_inside_the_sampler_and_keeps_the_cells(tmp_path, checksums):
+    """The second batch waits inside the sampler until the host's Interrupt: the Stop button must
+    press it (cancelling between batches alone would leave it sampling). Progress shows an ETA."""
+    host = WebuiLikeHost(tmp_path, sample_until_interrupted_on_call=2)
     write_training_run(host.log, "cs", steps=(5, 10, 15, 20))
     folder = on_find_runs("cs", host=host)[1]
     gen = on_generate(
-        folder, "all", 1, "", False, "a, {}\nb, {}", "1", "", "Euler a", 4, 7, 32, 32, 2, host=host
+        folder, "all", 1, "", False, "a, {}\nb, {}", "1", "", "Euler a", 4, 7, 32, 32, 4, host=host
     )
-    first = next(gen)
-    assert "cells" in first[0]
-    assert host.entered.wait(30)
-    assert on_interrupt().startswith("Interrupting")
-    host.gate.set()
-    status, grid, gallery, _chosen, _grid_dir = list(gen)[-1]
-    assert "interrupted: 4/8 cells" in status and len(gallery) == 4 and grid is not None
+    assert "8 cells" in next(gen)[0]
+    assert host.sampling.wait(SAMPLER_BOUND), "the second batch never started"
+    running = next(gen)[0]
+    assert "4/8, ETA" in running and "cells 4/8" in running  # first batch done, the rest estimated
+    again = list(
+        on_generate(folder, "all", 1, "", False, "c", "1", "", "Euler a", 4, 7, 32, 32, 4, host=host)
+    )
+    assert "already running" in again[-1][0] and len(host.calls) == 2  # one sweep at a time
+    assert on_interrupt(host=host).startswith("Interrupting")
+    assert host.interrupted.is_set()
+    status, grid, gallery, _chosen, _grid_file, sweeps = list(gen)[-1]
+    rec = read_record(sweeps[run_key(folder)])
+    assert "interrupted: 4/8 cells" in status and len(gallery) == 4 and grid == rec.grid
+    assert rec.interrupted and len(rec.cells) == 4
     assert len(host.calls) == 2 and host.db == {}
+    assert not longwork.is_running(SWEEP_KEY)

@@ -46,16 +46,21 @@ def trained_run(client, status, tmp_path_factory):
 
 
 def marked_outputs(grid: Path) -> list[Path]:
-    return [grid.with_name(grid.stem + "-recommended.png"), grid.with_name(grid.stem + "-scores.csv")]
+    """What scoring writes beside the grid (and the sweep's own record)."""
+    return [
+        grid.with_name(grid.stem + "-recommended.png"),
+        grid.with_name(grid.stem + "-scores.csv"),
+        grid.with_name(grid.stem + ".sweep.json"),
+    ]
 
 
-def score_and_mark(client, name: str, grid: Path) -> Path:
-    """POST /score on the sweep's grid folder: the recommended column is framed on a copy of the
-    grid the webui drew (its own annotation layout), the grid itself stays as it was."""
+def score_and_mark(client, name: str, grid: Path, record: str) -> Path:
+    """POST /score on the sweep POST /sweep made (its record): the recommended column is framed on
+    a copy of the grid the webui drew (its own annotation layout), the grid itself stays as it was."""
     from lib_textinv.scores.grid_mark import HIGHLIGHT, layout_of
 
     before = grid.read_bytes()
-    r = client.post(f"{API}/score", json={"name": name, "parts": ["loss"], "grid_dir": str(grid.parent)})
+    r = client.post(f"{API}/score", json={"name": name, "parts": ["loss"], "sweep": record})
     assert r.status_code == 200, r.text
     job = wait_job(client, r.json()["job_id"], 300)
     assert job["status"] == "done", job
@@ -63,6 +68,7 @@ def score_and_mark(client, name: str, grid: Path) -> Path:
     step = rep["recommendation"]["step"]
     marked = Path(rep["marked_grid"])
     assert marked == marked_outputs(grid)[0] and Path(rep["csv"]) == marked_outputs(grid)[1], rep
+    assert rep["sweep"] == record, rep
     assert grid.read_bytes() == before
     with Image.open(grid) as g, Image.open(marked) as m:
         layout = layout_of(g.size, 4, 2, (64, 64))
@@ -108,7 +114,8 @@ def test_sweep_then_promote_then_txt2img(client, status, trained_run):
         for t in tokens:
             assert t in info, (t, info)
         assert "Steps: 4" in info, info
-        score_and_mark(client, name, Path(grid))
+        assert res["record"] == str(marked_outputs(Path(grid))[2]) and Path(res["record"]).is_file(), res
+        score_and_mark(client, name, Path(grid), res["record"])
     finally:
         remove_files(grid, *[c["path"] for c in res.get("cells", []) if c.get("path")])
         remove_files(*marked_outputs(Path(grid)) if grid else ())
@@ -209,7 +216,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
     name, seed, started = trained_run["name"], random.randint(10**8, 10**9 - 1), time.time() - 1
     opts = client.get("/sdapi/v1/options").json()
     samples_dir = Path(opts.get("outdir_samples") or opts["outdir_txt2img_samples"])
-    grid_dir = ""
+    grid_file = ""
     try:
         with tab_in_webui(webui_url) as tab:
             root = tab.root
@@ -223,7 +230,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             ):
                 tab.number(elem, value)
             root.locator("#textinv-compare-generate").click()
-            grid_dir = tab.wait_value("#textinv-compare-grid-dir textarea", "v.trim() !== ''", 300_000)
+            grid_file = tab.wait_value("#textinv-compare-grid-file textarea", "v.trim() !== ''", 300_000)
             status_text = root.locator("#textinv-compare-status textarea").input_value()
             assert "4/4 cells" in status_text, status_text
             sweep_src = root.locator("#textinv-compare-grid img").get_attribute("src")
@@ -243,7 +250,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             scoring = root.locator("#textinv-scores-status textarea").input_value()
             assert "recommended column marked" in scoring, scoring
             marked = Path(scoring.split("recommended column marked: ", 1)[1].split()[0])
-            assert marked.is_file() and marked.parent == Path(grid_dir)
+            assert marked.is_file() and marked == marked_outputs(Path(grid_file))[0]
             shown = tab.page.evaluate(
                 "() => { const i = document.querySelector('#tab_textinv #textinv-compare-grid img');"
                 " return [i.naturalWidth, i.naturalHeight]; }"
@@ -261,7 +268,7 @@ def test_generate_score_and_see_the_marked_grid_in_the_page(client, webui_url, s
             tab.screenshot("webui-compare")
             assert not tab.our_errors(), tab.errors
     finally:
-        remove_files(*_new_files(Path(grid_dir), started, "") if grid_dir else ())
+        remove_files(*_new_files(Path(grid_file).parent, started, "") if grid_file else ())
         remove_files(*_new_files(samples_dir, started, str(seed)))
 
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from lib_textinv.kit.progress import Cancelled, RecordingProgress
@@ -14,14 +13,11 @@ from lib_textinv.scores.clip_scores import (
     Cell,
     CellScore,
     aggregate,
-    cells_from_folder,
     clip_i_scores,
     clip_t_scores,
     cosine_matrix,
     normalize_rows,
-    parse_infotext,
     score_cells,
-    step_in_prompt,
 )
 from tests.photos import photo, write_photos
 from tests.tinyclip import tiny_clip
@@ -73,18 +69,6 @@ def test_aggregate_per_checkpoint_ignores_nan():
     assert rows[1].n == 2
 
 
-def test_parse_infotext_and_step():
-    text = (
-        "drawing of a cat, cat-500\nsecond line\nNegative prompt: ugly\n"
-        "Steps: 20, Sampler: Euler a, Seed: 77, Size: 64x64"
-    )
-    assert parse_infotext(text) == ("drawing of a cat, cat-500\nsecond line", 77)
-    assert parse_infotext("just a prompt") == ("just a prompt", None)
-    assert step_in_prompt("a (cat-500:1.2)", "cat") == 500
-    assert step_in_prompt("a cat-500 and cat-600", "cat") is None
-    assert step_in_prompt("a cat-50x", "cat") is None
-
-
 @pytest.fixture(scope="module")
 def clip():
     return tiny_clip(seed=0)
@@ -101,21 +85,20 @@ def test_end_to_end_with_tiny_open_clip(tmp_path, clip):
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     # step 10 "generated" the training images themselves, step 20 unrelated pictures
+    cells = []
     for i, (step, name) in enumerate([(10, "astronaut"), (10, "chelsea"), (20, "brick"), (20, "grass")]):
-        _save_cell(
-            sweep / f"{i:05d}.png", photo(name).resize((64, 64)), f"a photo of (cat-{step}:1.1), red", 5 + i
-        )
-    Image.new("RGB", (8, 8)).save(sweep / "no-infotext.png")
-    cells, skipped = cells_from_folder(sweep, "cat")
-    assert [c.step for c in cells] == [10, 10, 20, 20]
-    assert [c.seed for c in cells] == [5, 6, 7, 8]
-    assert len(skipped) == 1 and "no-infotext.png" in skipped[0]
+        prompt = f"a photo of (cat-{step}:1.1), red"
+        _save_cell(sweep / f"{i:05d}.png", photo(name).resize((64, 64)), prompt, 5 + i)
+        cells.append(Cell(step, prompt, str(sweep / f"{i:05d}.png"), 5 + i, f"cat-{step}"))
 
     progress = RecordingProgress()
     res = score_cells(clip, cells, train, "cat", progress=progress, batch_size=3)
     assert len(res.cells) == 4 and res.n_training_images == 2
     assert progress.done == progress.total == 6
     assert {c.text for c in res.cells} == {"a photo of, red"}
+    assert [(c.step, c.seed, c.image, c.checkpoint) for c in res.cells] == [
+        (c.step, c.seed, c.image, c.checkpoint) for c in cells
+    ]
 
     # recompute by hand from the embedder
     from lib_textinv.kit.images import load_rgb

@@ -1,5 +1,6 @@
-"""Marking the recommended column on a sweep grid: the layout found from the grid's size matches
-where the cells were pasted, the frame lands on that column only, the copy is saved beside."""
+"""Marking the recommended column on a sweep grid drawn by the webui's own grid code: the layout
+found from the grid's size matches where the cells were pasted, the frame lands on that column
+only, the copy is saved beside."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from lib_textinv.compare.sweep_run import draw_grid_pil, save_png_with_infotext
 from lib_textinv.scores.grid_mark import (
     HIGHLIGHT,
     frame_width,
@@ -20,7 +20,9 @@ from lib_textinv.scores.grid_mark import (
     mark_column,
     marked_path,
     save_marked_grid,
+    save_png_with_infotext,
 )
+from tests.sweep_fakes import webui_grid
 
 
 def colour(i: int) -> tuple[int, int, int]:
@@ -32,7 +34,7 @@ def solid_grid(cols: int, rows: int, cell: tuple[int, int], labels: bool = True)
     images = [Image.new("RGB", cell, colour(i)) for i in range(cols * rows)]
     col_labels = [f"cat-{(c + 1) * 50}" for c in range(cols)] if labels else []
     row_labels = [f"s{r}" for r in range(rows)] if labels else []  # short: no overflow into cells
-    return draw_grid_pil(images, cols, rows, col_labels, row_labels)
+    return webui_grid(images, cols, rows, col_labels, row_labels)
 
 
 def centre(layout, col: int, row: int) -> tuple[int, int]:
@@ -112,7 +114,9 @@ def test_bad_column_and_notes_are_refused():
 
 def test_saved_beside_the_grid_which_is_left_alone(tmp_path):
     grid = solid_grid(4, 2, (48, 48))
-    path = save_png_with_infotext(grid, tmp_path / "00007-textinv-sweep-1234.png", 'x, Sweep cells: "8 of 8"')
+    path = save_png_with_infotext(
+        grid, str(tmp_path / "00007-textinv-sweep-1234.png"), 'x, Sweep cells: "8 of 8"'
+    )
     before = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     out = save_marked_grid(
         path, 4, 2, (48, 48), 1, ["a", "b", "c", "d"], "rec", ', Sweep recommended: "cat-100"'
