@@ -55,6 +55,9 @@ opts = options.Options(
         "textual_inversion_add_hashes_to_infotext": True,  # :292
         "persistent_cond_cache": True,  # :241
         "save_incomplete_images": False,  # :73
+        "save_training_settings_to_txt": True,  # :159
+        "training_write_csv_every": 500,  # :163
+        "training_xattention_optimizations": False,  # :164
     }
 )
 state = shared_state.State()

@@ -6,21 +6,24 @@ without ``force_reload`` happens only when an embeddings folder's mtime changed 
 :212-222); ``register_embedding_by_name`` tokenizes the name with ``model.cond_stage_model`` and
 removes the old ``ids_lookup`` entry by ``Embedding.name`` (:129-150, the stale-entry trap);
 ``create_embedding`` argument order and errors (:259-284); ``train_embedding``'s 30 positional
-parameters (:400) with the off-by-one checkpoint step and the swallowed in-loop error (:679-680;
-docs/webui-contract.md §12, §14). The "model" is a deterministic stand-in (modules/_tiny_model.py).
-torch is imported lazily (the real webui has it loaded already) so start-up tests see only our own
-imports.
+parameters (:400), its asserts, its folders and files (the run folder dated at the start, the
+settings file written into it without creating it, checkpoints named with the off-by-one
+``embedding.step + 1``, the loss CSV every ``training_write_csv_every`` steps), and the in-loop
+error it reports through ``errors.report`` and then returns normally without the final save
+(:679-680; docs/webui-contract.md §12-§14). The "model" is a deterministic stand-in
+(modules/_tiny_model.py); one "step" adds 0.001 to every vector. torch is imported lazily (the real
+webui has it loaded already) so start-up tests see only our own imports.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import os
-import sys
 from collections import namedtuple
 
-from modules import shared
+from modules import errors, shared
 
 TextualInversionTemplate = namedtuple("TextualInversionTemplate", ["name", "path"])
 textual_inversion_templates: dict = {}
@@ -159,8 +162,8 @@ class EmbeddingDatabase:  # :111-256
                     if os.stat(fullfn).st_size == 0:
                         continue
                     self.load_from_file(fullfn, fn)
-                except Exception as e:  # errors.report, then the next file
-                    print(f"Error loading embedding {fn}: {e}", file=sys.stderr)
+                except Exception:  # :208-210: reported, then the next file
+                    errors.report(f"Error loading embedding {fn}", exc_info=True)
 
     def load_textual_inversion_embeddings(self, force_reload=False):  # :212-243
         if not force_reload and not any(d.has_changed() for d in self.embedding_dirs.values()):
@@ -192,13 +195,15 @@ def create_embedding(name, num_vectors_per_token, overwrite_old, init_text="*"):
     import torch
 
     m = shared.sd_model_for_double()
-    if m.is_sdxl:
-        raise TypeError("'NoneType' object is not subscriptable")  # GeneralConditioner wants a dict
-    g = torch.Generator().manual_seed(abs(hash(init_text)) % 2**31)
-    vec = torch.zeros((num_vectors_per_token, m.embedding_width))
-    if init_text:
-        vec += torch.randn(vec.shape, generator=g) * 0.01
-    name = "".join(x for x in name if (x.isalnum() or x in "._- "))
+    if m.is_sdxl:  # :263: cond_model([""]) into sgm's GeneralConditioner
+        raise TypeError("'NoneType' object is not subscriptable")
+    with torch.no_grad():  # :266-272: the init text's token vectors, spread over the vectors
+        embedded = m.cond_stage_model.encode_embedding_init_text(init_text or "*", num_vectors_per_token)
+        vec = torch.zeros((num_vectors_per_token, embedded.shape[1]))
+        if init_text:
+            for i in range(num_vectors_per_token):
+                vec[i] = embedded[i * int(embedded.shape[0]) // num_vectors_per_token]
+    name = "".join(x for x in name if (x.isalnum() or x in "._- "))  # :275
     fn = os.path.join(shared.cmd_opts.embeddings_dir, f"{name}.pt")
     if not overwrite_old:
         assert not os.path.exists(fn), f"file {fn} already exists"
@@ -242,7 +247,10 @@ def create_embedding_from_data(data, name, filename="unknown embedding file", fi
     return embedding
 
 
-def write_loss(log_directory, filename, step, epoch_len, values):  # :326-346 (csv columns)
+def write_loss(log_directory, filename, step, epoch_len, values):  # :326-348
+    every = shared.opts.training_write_csv_every
+    if every == 0 or step % every != 0:
+        return
     path = os.path.join(log_directory, filename)
     new = not os.path.exists(path)
     with open(path, "a+", newline="") as f:
@@ -252,7 +260,29 @@ def write_loss(log_directory, filename, step, epoch_len, values):  # :326-346 (c
         f.write(f"{step},{epoch},{epoch_step},{values['loss']},{values['learn_rate']}\n")
 
 
-# Double only: what the next train_embedding does wrong (None | "loop-error").
+def validate_train_inputs(steps, batch_size, gradient_step, data_root, template_filename, every, log_dir):
+    """:376-397: the asserts on the counts, the dataset folder and the template."""
+    assert isinstance(batch_size, int), "Batch size must be integer"
+    assert batch_size > 0, "Batch size must be positive"
+    assert isinstance(gradient_step, int), "Gradient accumulation step must be integer"
+    assert gradient_step > 0, "Gradient accumulation step must be positive"
+    assert data_root, "Dataset directory is empty"
+    assert os.path.isdir(data_root), "Dataset directory doesn't exist"
+    assert os.listdir(data_root), "Dataset directory is empty"
+    assert template_filename in textual_inversion_templates, (
+        f"Prompt template file {template_filename} not found"
+    )
+    assert steps, "Max steps is empty or 0"
+    assert isinstance(steps, int), "Max steps must be integer"
+    assert steps > 0, "Max steps must be positive"
+    for n in every:
+        assert isinstance(n, int) and n >= 0, "Save/Create image every N steps must be an integer >= 0"
+    if any(every):
+        assert log_dir, "Log directory is empty"
+
+
+# Double only: what happens halfway through the next train_embedding's loop: None, "loop-error" (a
+# CUDA error inside the loop) or "interrupt" (the user presses the webui's Interrupt).
 FAULT = {"mode": None}
 
 
@@ -287,57 +317,74 @@ def train_embedding(
     preview_seed,
     preview_width,
     preview_height,
-):  # :400
-    # validate_train_inputs (:376-397): the asserted types
-    assert isinstance(batch_size, int) and batch_size > 0, "Batch size must be a positive integer"
-    assert isinstance(gradient_step, int) and gradient_step > 0, "Gradient accumulation step must be positive"
-    assert isinstance(steps, int) and steps > 0, "Max steps must be positive"
-    assert isinstance(save_embedding_every, int) and save_embedding_every >= 0
-    assert isinstance(create_image_every, int) and create_image_every >= 0
-    assert isinstance(learn_rate, str), "learn_rate is a schedule string"
-    assert template_filename in textual_inversion_templates, (
-        f"Prompt template file {template_filename} not found"
+):  # :400-688
+    every = (save_embedding_every or 0, create_image_every or 0)
+    validate_train_inputs(
+        steps, batch_size, gradient_step, data_root, template_filename, every, log_directory
     )
-    embedding = shared_db().word_embeddings[embedding_name]  # KeyError for an unknown name, like the real one
+    assert isinstance(learn_rate, str), "learn_rate is a schedule string"  # split by LearnRateScheduler
     state = shared.state
-    state.job = "train-embedding"
-    state.job_count = steps
+    state.job, state.textinfo, state.job_count = "train-embedding", "Initializing...", steps  # :409-411
+    filename = os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")  # :413
     log_directory = os.path.join(log_directory, datetime.datetime.now().strftime("%Y-%m-%d"), embedding_name)
     emb_dir = os.path.join(log_directory, "embeddings")
-    if save_embedding_every > 0:
+    if save_embedding_every:  # :418-428: only the sub-folders it needs
         os.makedirs(emb_dir, exist_ok=True)
-    os.makedirs(log_directory, exist_ok=True) if (save_embedding_every or create_image_every) else None
-    if not os.path.isdir(log_directory):
-        raise FileNotFoundError(f"[Errno 2] No such file or directory: '{log_directory}/settings.json'")
+    if create_image_every:
+        os.makedirs(os.path.join(log_directory, "images"), exist_ok=True)
+    embedding = shared_db().word_embeddings[embedding_name]  # :438, KeyError for an unknown name
     initial_step = embedding.step or 0
-    if initial_step >= steps:
+    if initial_step >= steps:  # :441-444
         state.textinfo = "Model has already been trained beyond specified max steps"
-        return embedding, os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
+        return embedding, filename
+    if state.interrupted:  # dataset.py:60-61, while the dataset is prepared
+        raise Exception("interrupted")
+    if shared.opts.save_training_settings_to_txt:  # :467-468: into the run folder, never creating it
+        _save_settings(log_directory, embedding_name, learn_rate, steps, batch_size)
     try:
-        for step in range(initial_step, steps):
-            if state.interrupted:
-                break
-            if FAULT["mode"] == "loop-error" and step == steps // 2:
-                raise RuntimeError("CUDA out of memory (double)")
-            embedding.vec = embedding.vec + 0.001
-            embedding.step = step + 1
-            steps_done = embedding.step
-            write_loss(
-                log_directory,
-                "textual_inversion_loss.csv",
-                steps_done,
-                4,
-                {"loss": f"{0.5 / steps_done:.7f}", "learn_rate": learn_rate},
+        _train_loop(
+            embedding, embedding_name, initial_step, steps, save_embedding_every, emb_dir, log_directory
+        )
+        save_embedding(embedding, embedding_name, filename)  # :677-678, also after an interrupt
+    except Exception:  # :679-680: reported, then a normal return without the final save
+        errors.report("Error training embedding", exc_info=True)
+    return embedding, filename  # :688
+
+
+def _train_loop(embedding, name, initial_step, steps, save_every, emb_dir, log_directory):  # :512-676
+    state = shared.state
+    for step in range(initial_step, steps):
+        if state.interrupted:  # :518, :527
+            break
+        if FAULT["mode"] == "loop-error" and step == steps // 2:
+            raise RuntimeError("CUDA out of memory (double)")
+        if FAULT["mode"] == "interrupt" and step == steps // 2:
+            state.interrupt()
+            continue
+        embedding.vec = embedding.vec + 0.001
+        embedding.step += 1  # :566
+        steps_done = embedding.step + 1  # :572: the off-by-one of the checkpoint names
+        if save_every > 0 and steps_done % save_every == 0:  # :579-583
+            save_embedding(
+                embedding, f"{name}-{steps_done}", os.path.join(emb_dir, f"{name}-{steps_done}.pt")
             )
-            if save_embedding_every > 0 and steps_done % save_embedding_every == 0:
-                last = Embedding(embedding.vec, f"{embedding_name}-{steps_done}", step=embedding.step - 1)
-                last.save(os.path.join(emb_dir, f"{embedding_name}-{steps_done}.pt"))
-            state.job_no = embedding.step
-        filename = os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
-        embedding.save(filename)
-    except Exception as e:  # the real function swallows in-loop errors (:679-680)
-        print(f"Error training embedding: {e}")
-    return embedding, os.path.join(shared.cmd_opts.embeddings_dir, f"{embedding_name}.pt")
+        values = {"loss": f"{0.5 / embedding.step:.7f}", "learn_rate": 0.005}
+        write_loss(log_directory, "textual_inversion_loss.csv", embedding.step, 4, values)  # :586-589
+        state.job_no = embedding.step  # :666
+        state.textinfo = f"<p>Loss: {values['loss']}<br/>Step: {steps_done}<br/></p>"  # :668-676
+
+
+def save_embedding(embedding, embedding_name, filename):  # :691-709 (no optimizer state here)
+    embedding.name = embedding_name  # left renamed: after a checkpoint the live object is "<name>-<N>"
+    embedding.save(filename)
+
+
+def _save_settings(log_directory, name, learn_rate, steps, batch_size):  # saving_settings.py:52-64
+    now = datetime.datetime.now()
+    params = {"datetime": now.strftime("%Y-%m-%d %H:%M:%S"), "embedding_name": name,
+              "learn_rate": learn_rate, "steps": steps, "batch_size": batch_size}  # fmt: skip
+    with open(os.path.join(log_directory, f"settings-{now.strftime('%Y-%m-%d-%H-%M-%S')}.json"), "w") as f:
+        json.dump(params, f, indent=4)
 
 
 def shared_db():
