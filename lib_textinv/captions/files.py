@@ -130,19 +130,6 @@ def write_caption(
     return WriteResult(p, action, new)
 
 
-def carry_caption(
-    src_image: str | os.PathLike, dst_image: str | os.PathLike, mode: CaptionMode = "overwrite"
-) -> WriteResult | None:
-    """Give a copy of an image (a resized crop, a horizontally flipped copy) the caption of its
-    source; None when the source has no caption. The source caption is never touched."""
-    text = read_caption(src_image)
-    if text is None:
-        return None
-    if fsio.would_overwrite_source(caption_path(dst_image), [caption_path(src_image)]):
-        raise fsio.UnsafeDestination(f"{dst_image} would share the caption file of {src_image}")
-    return write_caption(dst_image, text, mode)
-
-
 def has_caption(image: str | os.PathLike) -> bool:
     return bool(read_caption(image))
 

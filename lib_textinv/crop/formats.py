@@ -20,11 +20,6 @@ class OutputFormat:
     save_options: Callable[[int], dict[str, Any]]  # quality (1-100) → PIL save keywords
     aliases: tuple[str, ...] = ()  # other spellings a request may use
 
-    @property
-    def lossy(self) -> bool:
-        """Whether the quality setting matters."""
-        return "quality" in self.save_options(95)
-
     def encode(self, image: Image.Image, quality: int) -> bytes:
         buf = io.BytesIO()
         image.save(buf, self.pil_format, **self.save_options(quality))

@@ -39,9 +39,6 @@ class CropEntry:
     excluded: bool = False
     outputs: tuple[str, ...] = ()
 
-    def effective_box(self) -> Box | None:
-        return self.box or self.auto
-
     def to_json(self) -> dict:
         return {
             "size": list(self.size) if self.size else None,

@@ -140,9 +140,6 @@ class ScanReport:
             s += " — scan interrupted, report incomplete"
         return s
 
-    def usable_files(self) -> list[FileReport]:
-        return [f for f in self.files if f.usable]
-
     def to_dict(self) -> dict:
         return {
             "folder": self.folder,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from PIL import ImageOps
 
 from lib_textinv.captions import files as cf
 from lib_textinv.kit import files as fsio
@@ -108,26 +107,6 @@ def test_writing_caption_never_touches_the_image(img, checksums):
     cf.write_caption(img, "a cat", "overwrite")
     after = checksums(img.parent)
     assert after["chelsea.jpg"] == before["chelsea.jpg"]
-
-
-def test_caption_next_to_flipped_copy(tmp_path):
-    src = write_photos(tmp_path / "set", ("astronaut",))[0]
-    cf.write_caption(src, "an astronaut, flag", "overwrite")
-    flipped = tmp_path / "set" / "astronaut-flipped.jpg"
-    ImageOps.mirror(photo("astronaut")).save(flipped, "JPEG")
-    res = cf.carry_caption(src, flipped)
-    assert res is not None and res.path == tmp_path / "set" / "astronaut-flipped.txt"
-    assert cf.read_caption(flipped) == "an astronaut, flag"
-    assert cf.trainer_caption(flipped) == "an astronaut, flag"
-    assert cf.read_caption(src) == "an astronaut, flag"
-
-
-def test_carry_caption_without_source_caption_and_same_stem(tmp_path):
-    src = write_photos(tmp_path / "set", ("astronaut",))[0]
-    assert cf.carry_caption(src, tmp_path / "out" / "astronaut.png") is None
-    cf.write_caption(src, "x", "overwrite")
-    with pytest.raises(fsio.UnsafeDestination):
-        cf.carry_caption(src, src.with_suffix(".png"))
 
 
 def test_trainer_caption_filename_fallback(tmp_path):

@@ -215,7 +215,7 @@ def test_rerun_with_sidecar_is_byte_identical_and_restores_edits(photo_dir):
     by = {p.name: p for p in props}
     assert by["astronaut.jpg"].box == Box(10, 20, 300, 300) and by["astronaut.jpg"].as_dict()["edited"]
     assert by["coffee.jpg"].excluded
-    assert by["rocket.jpg"].box is None and by["rocket.jpg"].auto is not None
+    assert by["rocket.jpg"].box is None and by["rocket.jpg"].auto == side.images["rocket.jpg"].auto
 
 
 def test_excluding_later_removes_the_earlier_output(photo_dir):
@@ -275,7 +275,9 @@ def test_broken_sidecar_is_ignored_with_a_note(photo_dir):
     (dest / "crops.json").write_text("{not json", encoding="utf-8")
     s = export_folder(photo_dir, (128, 128))
     assert any("crops.json" in n for n in s.notes)
-    assert crop_sidecar.load(dest) is not None  # rewritten properly
+    side = crop_sidecar.load(dest)  # rewritten properly
+    assert side.target == (128, 128)
+    assert sorted(side.images) == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
 
 
 @settings(max_examples=25, deadline=None)

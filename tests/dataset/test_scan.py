@@ -183,16 +183,53 @@ def test_resized_copy_is_a_near_duplicate_but_different_photos_are_not(tmp_path)
     assert flagged == {"z-astronaut-again.jpg"}
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), min_size=2, max_size=12))
+@st.composite
+def hash_families(draw) -> list[int]:
+    """Perceptual hashes where about half are relatives of an earlier one (a few bits flipped, as
+    a re-encoded copy gives): random 64-bit hashes alone are almost never within 6 bits."""
+    hashes = [draw(st.integers(0, 2**64 - 1))]
+    for _ in range(draw(st.integers(1, 11))):
+        if draw(st.booleans()):
+            h = draw(st.sampled_from(hashes))
+            for bit in draw(st.sets(st.integers(0, 63), max_size=2 * NEAR_DUPLICATE_BITS)):
+                h ^= 1 << bit
+        else:
+            h = draw(st.integers(0, 2**64 - 1))
+        hashes.append(h)
+    return hashes
+
+
+@settings(max_examples=80, deadline=None)
+@given(hash_families())
 def test_near_duplicate_marks_exactly_close_pairs(hashes):
+    from hypothesis import event
+
     from lib_textinv.dataset.scan import FileReport
 
     files = [FileReport(name=f"f{i}", path="", dhash=h) for i, h in enumerate(hashes)]
     mark_near_duplicates(files)
     for i, f in enumerate(files):
-        close = any(bin(f.dhash ^ g.dhash).count("1") <= NEAR_DUPLICATE_BITS for g in files[:i])
-        assert any(p.code == "near_duplicate" for p in f.problems) == close
+        close = [g for g in files[:i] if bin(f.dhash ^ g.dhash).count("1") <= NEAR_DUPLICATE_BITS]
+        marks = [p.message for p in f.problems if p.code == "near_duplicate"]
+        assert len(marks) == (1 if close else 0)
+        if close:  # named after the first earlier file it is close to
+            assert marks[0].endswith(f" of {close[0].name}")
+            event("has a near duplicate")
+
+
+def test_near_duplicate_examples():
+    from lib_textinv.dataset.scan import FileReport
+
+    base = 0x0123_4567_89AB_CDEF
+    six_off = base ^ 0b111111  # 6 bits differ: the same picture
+    seven_off = base ^ 0b1111111  # 7 bits: another picture
+    files = [FileReport(name=n, path="", dhash=h) for n, h in (("a", base), ("b", six_off), ("c", seven_off))]
+    mark_near_duplicates(files)
+    assert [[p.message for p in f.problems] for f in files] == [
+        [],
+        ["near-duplicate (6 of 64 hash bits differ) of a"],
+        ["near-duplicate (1 of 64 hash bits differ) of b"],
+    ]
 
 
 @settings(max_examples=40, deadline=None)
