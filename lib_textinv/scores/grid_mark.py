@@ -112,12 +112,6 @@ def marked_path(grid_path: str) -> str:
     return str(p.with_name(f"{p.stem}{MARKED_SUFFIX}.png"))
 
 
-def is_marked(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).stem.endswith(MARKED_SUFFIX)
-
-
 def save_marked_grid(
     grid_path: str,
     cols: int,

@@ -1,7 +1,7 @@
 """All scores in one CSV beside the saved grid: one row per checkpoint, then one per cell.
 
 Column ``level`` says which (``checkpoint`` or ``cell``); empty fields mean "not measured". Written
-atomically (fsio), so a spreadsheet open on the old file never sees half a table. The file is ours
+atomically (kit.files), so a spreadsheet open on the old file never sees half a table. The file is ours
 (``<grid stem>-scores.csv``): scoring the same grid again replaces it.
 """
 
@@ -37,10 +37,8 @@ COLUMNS = [
 
 
 def csv_path_for(grid: str | os.PathLike) -> Path:
-    """``<grid stem>-scores.csv`` beside a grid file, or ``textinv-scores.csv`` in a grid folder."""
+    """``<grid stem>-scores.csv`` beside the sweep's grid file."""
     p = Path(grid)
-    if p.is_dir():
-        return p / "textinv-scores.csv"
     return p.with_name(f"{p.stem}-scores.csv")
 
 
