@@ -1,43 +1,28 @@
 """Create a new embedding and make it usable at once, without restarting the webui.
 
 Order: check the name, vector count, model family and initialization text; create the file
-through the webui (``textual_inversion.create_embedding``, webui-api.md §3.5); force a reload of
-the embedding database (§3.4, §3.17: a forced reload also catches an overwrite in place, which a
-plain reload misses); then confirm the database lists the new name with the right vector count.
-Creation and reload run inside ``host.run_job`` (the webui's queue lock: the database has no lock
-of its own and a reload clears the dicts a running generation reads).
+through the webui (``textual_inversion.create_embedding``, docs/webui-contract.md §11 Creating an
+embedding); force a reload of the embedding database (§10 Embedding database: a forced reload
+also catches an overwrite in place, which a plain reload misses); then confirm the database lists
+the new name with the right vector count. Creation and reload run inside ``host.run_job`` (the
+webui's queue lock: the database has no lock of its own and a reload clears the dicts a running
+generation reads).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from lib_textinv.embedding.names import check_name
 from lib_textinv.embedding.recommend import MAX_VECTORS, PROMPT_TOKENS
-from lib_textinv.kit.host import EmbeddingInfo, ModelFacts, Unavailable
+from lib_textinv.embedding.tokens import host_counter
+from lib_textinv.kit.host import Host, ModelFacts, Unavailable
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-class EmbeddingHost(Protocol):
-    def create_embedding(self, name: str, nvpt: int, init_text: str, overwrite: bool) -> str:
-        """Write ``<embeddings_dir>/<name>.pt``; returns its path. The caller holds the queue lock."""
-        ...
-
-    def reload_embeddings(self, force: bool) -> None:
-        """Reload the embedding database (the caller holds the queue lock)."""
-        ...
-
-    def embeddings(self) -> list[EmbeddingInfo]: ...
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def run_job(self, title: str, fn: Callable[[Progress], T], progress: Progress | None = None) -> T: ...
 
 
 @dataclass
@@ -57,7 +42,7 @@ class CreateResult:
 
 
 def check_request(
-    host: EmbeddingHost,
+    host: Host,
     name: str,
     vectors: int,
     init_text: str,
@@ -88,7 +73,7 @@ def check_request(
             f"{vectors} vectors leave only {PROMPT_TOKENS - vectors} tokens for the rest of the prompt, "
             f"and more than {MAX_VECTORS} rarely help (Gal et al. 2022)."
         )
-    counter = _counter(host)
+    counter = host_counter(host)
     names = check_name(name, host.embeddings(), overwrite, counter, embeddings_dir)
     errors += names.errors
     warnings += names.warnings
@@ -105,24 +90,8 @@ def check_request(
     return errors, warnings, conflict
 
 
-class _HostCounter:
-    def __init__(self, host: EmbeddingHost) -> None:
-        self.host = host
-
-    def count_tokens(self, text: str) -> int:
-        return self.host.count_tokens(text)
-
-
-def _counter(host: EmbeddingHost) -> _HostCounter | None:
-    try:
-        host.count_tokens("a")
-    except (Unavailable, NotImplementedError, AttributeError):
-        return None
-    return _HostCounter(host)
-
-
 def create(
-    host: EmbeddingHost,
+    host: Host,
     name: str,
     vectors: int,
     init_text: str = "*",
@@ -136,15 +105,33 @@ def create(
         host, name, vectors, init_text, overwrite, model, embeddings_dir
     )
     result = CreateResult(ok=False, name=name, errors=errors, warnings=warnings, conflict=conflict)
-    if errors:
-        result.message = "Not created:\n" + "\n".join(f"✗ {e}" for e in errors)
-        return result
+    if not errors:
+        _write(host, result, vectors, init_text, overwrite, embeddings_dir)
+    if not result.errors:
+        _confirm_loaded(host, result, vectors)
+    if result.errors:
+        head = "" if result.path else "Not created:\n"  # written but not loaded: said in the error
+        result.message = head + "\n".join(f"✗ {e}" for e in result.errors)
+    return result
+
+
+def _write(
+    host: Host,
+    result: CreateResult,
+    vectors: int,
+    init_text: str,
+    overwrite: bool,
+    embeddings_dir: str | None,
+) -> None:
+    """Create the file and force the database to reload, inside the webui's queue."""
+    name = result.name
 
     def work(progress: Progress) -> str:
         progress.begin(2, f"creating embedding {name}")
         path = host.create_embedding(name, vectors, init_text or "", overwrite)
         progress.step(1, "reloading embeddings")
-        # Forced: an overwrite in place leaves the folder mtime unchanged (webui-api.md §3.17).
+        # Forced: an overwrite in place leaves the folder mtime unchanged (docs/webui-contract.md
+        # §10 Embedding database).
         host.reload_embeddings(True)
         progress.step(1)
         return path
@@ -155,14 +142,17 @@ def create(
         result.errors.append(str(e))
     except AssertionError as e:  # the webui asserts when the file appeared meanwhile (overwrite off)
         result.errors.append(f"The webui refused: {e}")
-        result.conflict = "exists" in str(e)
-    except (TypeError, RuntimeError, OSError) as e:  # SDXL's conditioner raises TypeError (§3.5)
+        result.conflict = bool(embeddings_dir) and os.path.exists(
+            os.path.join(embeddings_dir or "", f"{name}.pt")
+        )
+    except (TypeError, RuntimeError, OSError) as e:  # SDXL's conditioner raises TypeError
         logger.exception("creating embedding %s failed", name)
         result.errors.append(f"Creating the embedding failed: {type(e).__name__}: {e}")
-    if result.errors:
-        result.message = "Not created:\n" + "\n".join(f"✗ {e}" for e in result.errors)
-        return result
 
+
+def _confirm_loaded(host: Host, result: CreateResult, vectors: int) -> None:
+    """The database must list the new name, loaded, with the vectors asked for."""
+    name = result.name
     loaded = [e for e in host.embeddings() if e.name == name]
     if not loaded or not loaded[0].loaded:
         result.errors.append(
@@ -170,8 +160,7 @@ def create(
             + (" (it was skipped: its width does not match the loaded model)" if loaded else "")
             + "; check the console."
         )
-        result.message = "\n".join(f"✗ {e}" for e in result.errors)
-        return result
+        return
     info = loaded[0]
     result.vectors, result.width = info.vectors, info.width
     if info.vectors != vectors:
@@ -184,4 +173,3 @@ def create(
         ]
         + [f"⚠ {w}" for w in result.warnings]
     )
-    return result

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from lib_textinv.kit.progress import Progress
 
@@ -33,7 +33,13 @@ DIVERSE_ABOVE = 0.35
 
 
 class ImageEmbedder(Protocol):
-    def embed_images(self, images: list, batch_size: int = 16): ...
+    device: str  # where its weights are ("cpu", "cuda"…)
+
+    def embed_images(self, images: list, batch_size: int = 16) -> Any: ...
+
+    def to(self, device: str) -> Any:
+        """Move the weights (back to the CPU between uses, leaving the VRAM to the webui)."""
+        ...
 
 
 @dataclass(frozen=True)

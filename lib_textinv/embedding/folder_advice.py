@@ -7,26 +7,23 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from lib_textinv.captions.files import read_caption
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.embedding.diversity import Diversity, ImageEmbedder, measure_images
-from lib_textinv.embedding.init_text import (
-    ClipBpeCounter,
-    InitTextSuggestion,
-    TokenCounter,
-    suggest_init_text,
-)
+from lib_textinv.embedding.init_text import InitTextSuggestion, suggest_init_text
 from lib_textinv.embedding.recommend import Recommendation, recommend
+from lib_textinv.embedding.tokens import token_counter
 from lib_textinv.kit.files import resolve_existing_dir
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
+# The job key of a recommendation, tab and API alike: one at a time (it loads CLIP).
+RECOMMEND_KEY = "embedding-recommend"
 
 # (host) -> (embedder, batch size); raises Unavailable. Tests pass a tiny local model.
-EmbedderLoader = Callable[[Any], tuple[ImageEmbedder, int]]
+EmbedderLoader = Callable[[Host], tuple[ImageEmbedder, int]]
 
 
 @dataclass
@@ -58,29 +55,8 @@ class FolderAdvice:
         }
 
 
-class _HostTokens:
-    def __init__(self, host: Any) -> None:
-        self.host = host
-
-    def count_tokens(self, text: str) -> int:
-        return self.host.count_tokens(text)
-
-
-def token_counter(host: Any) -> tuple[TokenCounter | None, str]:
-    """The loaded model's tokenizer when the host has one, else the CLIP BPE shipped in open_clip
-    (same vocabulary as SD1/SD2), else none."""
-    count = getattr(host, "count_tokens", None)
-    if callable(count):
-        try:
-            count("a")
-            return _HostTokens(host), "the model's tokenizer"
-        except (Unavailable, NotImplementedError) as e:
-            logger.debug("host tokenizer unavailable: %s", e)
-    try:
-        ClipBpeCounter().count_tokens("a")
-        return ClipBpeCounter(), "the CLIP tokenizer (no model loaded)"
-    except ImportError:
-        return None, ""
+def recommend_title(folder: str) -> str:
+    return f"Recommending vectors for {folder}"
 
 
 def _usable_without_clip(paths: list, progress: Progress) -> tuple[int, list[str]]:
@@ -100,10 +76,30 @@ def _usable_without_clip(paths: list, progress: Progress) -> tuple[int, list[str
     return ok, skipped
 
 
-def _default_loader(host: Any) -> tuple[ImageEmbedder, int]:
+def _default_loader(host: Host) -> tuple[ImageEmbedder, int]:
     from lib_textinv.kit.clip_loader import clip_from_settings
 
     return clip_from_settings(host)
+
+
+def _measure(
+    host: Host, paths: list, progress: Progress, loader: EmbedderLoader | None
+) -> tuple[Diversity | None, str | None, int, list[str]]:
+    """(variety or None, why not measured, usable images, skipped "file: reason")."""
+    if len(paths) < 2:
+        usable, skipped = _usable_without_clip(paths, progress)
+        return None, "fewer than two images: nothing to compare", usable, skipped
+    try:
+        embedder, batch = (loader or _default_loader)(host)
+    except Unavailable as e:
+        usable, skipped = _usable_without_clip(paths, progress)
+        return None, str(e), usable, skipped
+    try:
+        diversity = measure_images(paths, embedder, batch_size=batch, progress=progress)
+    finally:
+        if embedder.device != "cpu":
+            embedder.to("cpu")  # leave the VRAM to the webui between uses
+    return diversity, None, diversity.images, diversity.skipped
 
 
 def advise(
@@ -118,23 +114,7 @@ def advise(
     progress = progress or Progress()
     real = resolve_existing_dir(folder)
     paths = list_images(real)
-    clip_reason: str | None = None
-    diversity: Diversity | None = None
-    embedder = None
-    if len(paths) < 2:
-        clip_reason = "fewer than two images: nothing to compare"
-    else:
-        try:
-            embedder, batch = (loader or _default_loader)(host)
-        except Unavailable as e:
-            clip_reason = str(e)
-    if embedder is not None:
-        diversity = measure_images(paths, embedder, batch_size=batch, progress=progress)
-        if getattr(embedder, "device", "cpu") != "cpu" and hasattr(embedder, "to"):
-            embedder.to("cpu")  # leave the VRAM to the webui between uses
-        usable, skipped = diversity.images, diversity.skipped
-    else:
-        usable, skipped = _usable_without_clip(paths, progress)
+    diversity, clip_reason, usable, skipped = _measure(host, paths, progress, loader)
     facts = host.model_facts()
     family = facts.family if facts.loaded else "none"
     rec = recommend(

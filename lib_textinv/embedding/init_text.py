@@ -1,10 +1,11 @@
 """Initialization text for a new embedding: the words most common across the captions.
 
 The webui starts every vector from the token embeddings of the initialization text (spread or
-repeated over the vectors, webui-api.md §3.5), so words that describe what all images share
-("charcoal drawing") are a better start than the default "*". Words are ranked by how many
-captions contain them (not by raw count, so one long caption cannot dominate), stop words and
-caption filler left out, and written in the order they usually appear in the captions.
+repeated over the vectors, docs/webui-contract.md §11 Creating an embedding), so words that
+describe what all images share ("charcoal drawing") are a better start than the default "*".
+Words are ranked by how many captions contain them (not by raw count, so one long caption cannot
+dominate), stop words and caption filler left out, and written in the order they usually appear in
+the captions.
 """
 
 from __future__ import annotations

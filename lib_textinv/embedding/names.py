@@ -84,83 +84,107 @@ def check_name(
     """Validate ``name`` against the file system rules, the webui's sanitisation, the existing
     embeddings (``EmbeddingInfo`` or plain names) and the tokenizer (``counter``, optional)."""
     check = NameCheck(name=name)
-    err, warn = check.errors.append, check.warnings.append
     if not name or not name.strip():
-        err("The name is empty.")
+        check.errors.append("The name is empty.")
         return check
+    check.errors += file_name_errors(name)
+    if check.errors:
+        return check
+    existing = _existing(embeddings)
+    _check_existing(check, existing, overwrite, embeddings_dir)
+    lower = name.lower()
+    case_twins = sorted({e.name for e in existing if e.name != name and e.name.lower() == lower})
+    if case_twins:
+        check.warnings.append(
+            f"“{name}” differs only in case from {', '.join(f'“{t}”' for t in case_twins)}: CLIP lower-cases "
+            "prompts, so both are the same token and a prompt cannot tell them apart (on Windows and macOS "
+            "the files also collide)."
+        )
+    check.warnings += token_warnings(name, counter)
+    return check
+
+
+def file_name_errors(name: str) -> list[str]:
+    """What keeps ``name`` from being ``<name>.pt`` on every system, unchanged by the webui."""
+    errors = []
     if any(c in PATH_SEPARATORS for c in name):
-        err(f"“{name}” contains a path separator (/ or \\); a name is a file name, not a path.")
+        errors.append(f"“{name}” contains a path separator (/ or \\); a name is a file name, not a path.")
     bad_win = sorted({c for c in name if c in WINDOWS_FORBIDDEN})
     if bad_win:
-        err(f"“{name}” contains {' '.join(bad_win)}, which Windows does not allow in file names.")
+        errors.append(f"“{name}” contains {' '.join(bad_win)}, which Windows does not allow in file names.")
     controls = [c for c in name if unicodedata.category(c).startswith("C")]
     if controls:
-        err(f"“{name.encode('unicode_escape').decode()}” contains control characters.")
+        errors.append(f"“{name.encode('unicode_escape').decode()}” contains control characters.")
     dropped = sorted(
         {c for c in name if c not in PATH_SEPARATORS + WINDOWS_FORBIDDEN and c not in controls}
         - set(webui_sanitise(name))
     )
     if dropped:
-        err(
+        errors.append(
             f"The webui removes {' '.join(dropped)} from names (it keeps letters, digits, “.”, “_”, “-” and "
             f"spaces), so the file would be “{webui_sanitise(name)}.pt” and the token would not match; "
             "leave them out."
         )
     if name != name.strip():
-        err("The name starts or ends with a space (Windows drops trailing spaces; prompts trim them).")
+        errors.append(
+            "The name starts or ends with a space (Windows drops trailing spaces; prompts trim them)."
+        )
     if name.endswith("."):
-        err("The name ends with a dot, which Windows drops from file names.")
+        errors.append("The name ends with a dot, which Windows drops from file names.")
     if name.startswith("."):
-        err("The name starts with a dot: a hidden file on Linux and macOS (and “.”/“..” are folders).")
+        errors.append(
+            "The name starts with a dot: a hidden file on Linux and macOS (and “.”/“..” are folders)."
+        )
     stem = name.split(".", maxsplit=1)[0].strip().upper()
     if stem in WINDOWS_RESERVED:
-        err(f"“{name}” is a reserved device name on Windows ({stem}); pick another name.")
+        errors.append(f"“{name}” is a reserved device name on Windows ({stem}); pick another name.")
     if len(name) > MAX_NAME_CHARS:
-        err(f"The name is {len(name)} characters long; keep it to {MAX_NAME_CHARS} or fewer.")
-    if check.errors:
-        return check
+        errors.append(f"The name is {len(name)} characters long; keep it to {MAX_NAME_CHARS} or fewer.")
+    return errors
 
-    existing = _existing(embeddings)
+
+def _check_existing(
+    check: NameCheck, existing: list[EmbeddingInfo], overwrite: bool, embeddings_dir: str | None
+) -> None:
+    """An embedding or file of that name: refused, or replaced when overwrite is ticked."""
+    name = check.name
     target = os.path.join(embeddings_dir, f"{name}.pt") if embeddings_dir else None
     same = [e for e in existing if e.name == name]
-    file_there = bool(target and os.path.exists(target))
-    if same or file_there:
-        check.exists = True
-        where = (same[0].filename if same and same[0].filename else target) or name
-        if not overwrite:
-            err(f"An embedding named “{name}” already exists ({where}); tick “Overwrite” to replace it.")
-        else:
-            others = [e for e in same if e.filename and target and not _same_file(e.filename, target)]
-            if others:
-                err(
-                    f"“{name}” also exists as {others[0].filename}; overwriting would create {target} beside "
-                    "it and both would compete for the same token. Rename or remove the other file first."
-                )
-            else:
-                check.replaces = target or where
-                warn(
-                    f"“{name}” exists and will be replaced ({check.replaces}); its trained vectors are lost."
-                )
-    lower = name.lower()
-    case_twins = sorted({e.name for e in existing if e.name != name and e.name.lower() == lower})
-    if case_twins:
-        warn(
-            f"“{name}” differs only in case from {', '.join(f'“{t}”' for t in case_twins)}: CLIP lower-cases "
-            "prompts, so both are the same token and a prompt cannot tell them apart (on Windows and macOS "
-            "the files also collide)."
+    if not same and not (target and os.path.exists(target)):
+        return
+    check.exists = True
+    where = (same[0].filename if same and same[0].filename else target) or name
+    if not overwrite:
+        check.errors.append(
+            f"An embedding named “{name}” already exists ({where}); tick “Overwrite” to replace it."
         )
+        return
+    others = [e for e in same if e.filename and target and not _same_file(e.filename, target)]
+    if others:
+        check.errors.append(
+            f"“{name}” also exists as {others[0].filename}; overwriting would create {target} beside "
+            "it and both would compete for the same token. Rename or remove the other file first."
+        )
+        return
+    check.replaces = target or where
+    check.warnings.append(
+        f"“{name}” exists and will be replaced ({check.replaces}); its trained vectors are lost."
+    )
 
-    tokens = counter.count_tokens(name) if counter is not None else None
+
+def token_warnings(name: str, counter: TokenCounter | None) -> list[str]:
+    """A name every ordinary prompt would trigger: a common word, or one token the model knows."""
+    lower = name.lower()
     words = lower.replace("_", " ").replace("-", " ").split()
     if lower in COMMON_WORDS or (words and all(w in COMMON_WORDS for w in words)):
         stem_word = words[0] if words else lower
-        warn(
+        return [
             f"“{name}” is an ordinary word: every prompt that uses it would trigger the embedding. "
             f"A made-up name (e.g. “{stem_word}-ti” or “{stem_word}-emb”) avoids that."
-        )
-    elif tokens == 1:
-        warn(
+        ]
+    if counter is not None and counter.count_tokens(name) == 1:
+        return [
             f"“{name}” is a single token the model already knows: prompts that use this word would trigger "
             "the embedding. A made-up name of two or more tokens avoids that."
-        )
-    return check
+        ]
+    return []

@@ -102,66 +102,18 @@ def recommend(
     width = width or FAMILY_WIDTH.get(family)
     trainable = family in TRAINABLE_FAMILIES
     tokens_left = PROMPT_TOKENS - vectors
-
-    parts = []
-    # Factor 1: the number of images.
-    if images == 0:
-        parts.append(
-            "No usable images were found yet, so this is the tutorial's starting point for a small set."
-        )
-    elif images <= 10:
-        parts.append(
-            f"{_plural(images, 'usable image')}: the tutorial's rule of thumb is 2-3 vectors "
-            "for up to 10 images."
-        )
-    elif images < 25:
-        parts.append(
-            f"{images} usable images: between the tutorial's 2-3 vectors for 10 images and 5-6 for 25, "
-            f"that is about {base:.1f}."
-        )
-    elif images == 25:
-        parts.append("25 usable images: the tutorial's rule of thumb is 5-6 vectors.")
-    else:
-        parts.append(
-            f"{images} usable images: more than the tutorial's 25 (5-6 vectors); more images allow a few "
-            f"more vectors, about {base:.1f}, but more vectors do not make the likeness better "
-            "(Gal et al. 2022)."
-        )
-    # Factor 2: how varied they are.
-    if diversity is None:
-        why = f" ({clip_reason})" if clip_reason else ""
-        parts.append(f"Image variety was not measured{why}, so the number follows the image count only.")
-    else:
-        word = diversity_word(diversity)
-        if factor < 1.0:
-            effect = "fewer vectors are enough to capture what they share"
-        elif factor > 1.0:
-            effect = "a few more vectors help to cover what they have in common"
-        else:
-            effect = "the image count rule applies as it is"
-        parts.append(f"Image variety {diversity:.2f} ({word}, CLIP image similarity): {effect}.")
-    if raw >= MAX_VECTORS and base * factor > MAX_VECTORS:
-        parts.append(
-            f"Capped at {MAX_VECTORS}: beyond that the embedding gets hard to steer with the prompt."
-        )
-    # Factor 3: the prompt budget.
-    parts.append(
+    parts = [
+        _count_words(images, base),
+        _variety_words(diversity, factor, clip_reason),
+        *(
+            [f"Capped at {MAX_VECTORS}: beyond that the embedding gets hard to steer with the prompt."]
+            if raw >= MAX_VECTORS and base * factor > MAX_VECTORS
+            else []
+        ),
         f"{_plural(vectors, 'vector')} leave {tokens_left} of the prompt's {PROMPT_TOKENS} tokens for the "
-        "rest of the prompt; fewer vectors also keep the embedding easier to combine with other words."
-    )
-    # Factor 4: the model family.
-    if trainable:
-        parts.append(f"The loaded model is {family}: each vector holds {width} numbers.")
-    elif family == "SDXL":
-        parts.append(
-            "The loaded model is SDXL: the webui cannot create or train embeddings for SDXL; "
-            "load an SD1 or SD2 checkpoint to train."
-        )
-    elif family in ("none", "", None):
-        parts.append("No model is loaded: the vector width (SD1 768, SD2 1024) is known once one is.")
-    else:
-        parts.append(f"The loaded model is {family}: the webui trains embeddings for SD1 and SD2 only.")
-
+        "rest of the prompt; fewer vectors also keep the embedding easier to combine with other words.",
+        _family_words(family, width, trainable),
+    ]
     return Recommendation(
         vectors=vectors,
         low=low,
@@ -176,3 +128,52 @@ def recommend(
         tokens_left=tokens_left,
         explanation=" ".join(parts),
     )
+
+
+def _count_words(images: int, base: float) -> str:
+    """Factor 1: the number of images."""
+    if images == 0:
+        return "No usable images were found yet, so this is the tutorial's starting point for a small set."
+    if images <= 10:
+        rule = "the tutorial's rule of thumb is 2-3 vectors for up to 10 images"
+        return f"{_plural(images, 'usable image')}: {rule}."
+    if images < 25:
+        return (
+            f"{images} usable images: between the tutorial's 2-3 vectors for 10 images and 5-6 for 25, "
+            f"that is about {base:.1f}."
+        )
+    if images == 25:
+        return "25 usable images: the tutorial's rule of thumb is 5-6 vectors."
+    return (
+        f"{images} usable images: more than the tutorial's 25 (5-6 vectors); more images allow a few "
+        f"more vectors, about {base:.1f}, but more vectors do not make the likeness better "
+        "(Gal et al. 2022)."
+    )
+
+
+def _variety_words(diversity: float | None, factor: float, clip_reason: str | None) -> str:
+    """Factor 2: how varied the images are."""
+    if diversity is None:
+        why = f" ({clip_reason})" if clip_reason else ""
+        return f"Image variety was not measured{why}, so the number follows the image count only."
+    if factor < 1.0:
+        effect = "fewer vectors are enough to capture what they share"
+    elif factor > 1.0:
+        effect = "a few more vectors help to cover what they have in common"
+    else:
+        effect = "the image count rule applies as it is"
+    return f"Image variety {diversity:.2f} ({diversity_word(diversity)}, CLIP image similarity): {effect}."
+
+
+def _family_words(family: str, width: int | None, trainable: bool) -> str:
+    """Factor 4: the model family (factor 3, the prompt budget, is one sentence)."""
+    if trainable:
+        return f"The loaded model is {family}: each vector holds {width} numbers."
+    if family == "SDXL":
+        return (
+            "The loaded model is SDXL: the webui cannot create or train embeddings for SDXL; "
+            "load an SD1 or SD2 checkpoint to train."
+        )
+    if family in ("none", "", None):
+        return "No model is loaded: the vector width (SD1 768, SD2 1024) is known once one is."
+    return f"The loaded model is {family}: the webui trains embeddings for SD1 and SD2 only."

@@ -1,42 +1,52 @@
 """``POST /textinv/v1/recommend`` (vectors per token for a folder, with the reasons) and
-``POST /textinv/v1/embeddings`` (create an embedding, usable at once)."""
+``POST /textinv/v1/embeddings`` (create an embedding, usable at once).
+
+A recommendation is the Embedding section's job (same key: one at a time, tab and API together):
+with ``background`` the route returns ``{"job_id"}`` at once (progress, ETA and the advice from
+``GET /textinv/v1/jobs/{id}``, Stop with ``DELETE``); without, it waits and returns the advice."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
 
+from lib_textinv.embedding.create import create
+from lib_textinv.embedding.folder_advice import RECOMMEND_KEY, advise, recommend_title
 from lib_textinv.embedding.recommend import PROMPT_TOKENS
+from lib_textinv.kit import longwork
+from lib_textinv.kit.api_models import Field, Model
 from lib_textinv.kit.host import Host
+from lib_textinv.kit.progress import Cancelled, Progress
 
 
-class RecommendRequest(BaseModel):
+class RecommendRequest(Model):
     folder: str = Field(..., min_length=1, max_length=4096, description="prepared folder of training images")
     background: bool = Field(False, description="run as a job: returns {job_id}; poll GET /jobs/{job_id}")
 
 
-class CreateRequest(BaseModel):
+class CreateRequest(Model):
     name: str = Field(..., min_length=1, max_length=200, description="embedding name = prompt token")
     vectors: int = Field(..., ge=1, le=PROMPT_TOKENS, description="vectors per token")
     init_text: str = Field("*", max_length=1000, description="initialization text; empty = zero vectors")
     overwrite: bool = Field(False, description="replace an existing embedding of this name")
 
 
-def add_routes(router, host: Host) -> None:
+def add_routes(router: Any, host: Host) -> None:
     from fastapi import HTTPException
 
-    from lib_textinv.embedding.create import create
-    from lib_textinv.embedding.folder_advice import advise
-    from lib_textinv.kit.jobs import JOBS
-
     def recommend_route(req: RecommendRequest) -> dict:
-        def work(progress):
+        def work(progress: Progress) -> dict:
             return advise(host, req.folder, progress).to_dict()
 
-        if req.background:
-            return {"job_id": JOBS.start(f"Recommend vectors for {req.folder}", work, runner=host.run_job).id}
+        title = recommend_title(req.folder)
         try:
-            return host.run_job(f"Recommend vectors for {req.folder}", work)
-        except ValueError as e:  # folder missing / not a folder
+            if req.background:
+                return {"job_id": longwork.start(host, RECOMMEND_KEY, title, work).id}
+            return longwork.run(host, RECOMMEND_KEY, title, work)
+        except longwork.Busy as e:
+            raise HTTPException(status_code=409, detail=str(e)) from e
+        except Cancelled as e:
+            raise HTTPException(status_code=409, detail="stopped before the recommendation was ready") from e
+        except (ValueError, OSError) as e:  # folder missing / not a folder / not a path at all
             raise HTTPException(status_code=400, detail=str(e)) from e
 
     def create_route(req: CreateRequest) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lib_textinv.embedding.diversity import diversity_word, mean_pairwise_distance
@@ -31,8 +31,14 @@ def test_variety_moves_the_number_the_right_way():
     assert recommend(10, 0.0).vectors == 1
 
 
-counts = st.integers(min_value=0, max_value=5000)
-distances = st.one_of(st.none(), st.floats(min_value=0.0, max_value=2.0, allow_nan=False))
+# Where the recommendation moves: up to 10 images it is flat, above ~80 (fewer when diverse) every
+# count gives the cap, and the variety factor changes only below 0.15 and between 0.35 and 0.55;
+# wider ranges would make most examples compare two capped or two equal values.
+counts = st.integers(min_value=5, max_value=90)
+moving = st.one_of(st.floats(0.0, 0.15), st.floats(0.35, 0.56))
+distances = st.one_of(st.none(), moving)
+any_count = st.integers(min_value=0, max_value=100_000)
+any_distance = st.one_of(st.none(), st.floats(min_value=0.0, max_value=2.0, allow_nan=False))
 
 
 @settings(max_examples=300, deadline=None)
@@ -44,7 +50,7 @@ def test_monotonic_in_image_count(a, b, d):
 
 
 @settings(max_examples=300, deadline=None)
-@given(counts, st.floats(0.0, 2.0, allow_nan=False), st.floats(0.0, 2.0, allow_nan=False))
+@given(st.integers(min_value=5, max_value=60), moving, moving)
 def test_monotonic_in_diversity(n, a, b):
     lo, hi = sorted((a, b))
     r1, r2 = recommend(n, lo), recommend(n, hi)
@@ -52,7 +58,7 @@ def test_monotonic_in_diversity(n, a, b):
 
 
 @settings(max_examples=200, deadline=None)
-@given(counts, distances)
+@given(any_count, any_distance)
 def test_always_within_bounds(n, d):
     r = recommend(n, d)
     assert 1 <= r.low <= r.vectors <= r.high <= MAX_VECTORS
@@ -121,8 +127,7 @@ def test_diversity_words(value, word):
 @given(st.integers(2, 12), st.integers(1, 8), st.integers(0, 10_000))
 def test_mean_pairwise_distance_matches_brute_force(n, d, seed):
     e = np.random.default_rng(seed).normal(size=(n, d))
-    if np.any(np.linalg.norm(e, axis=1) < 1e-6):
-        return
+    assume(np.all(np.linalg.norm(e, axis=1) > 1e-6))  # a zero row has no direction
     u = e / np.linalg.norm(e, axis=1, keepdims=True)
     brute = np.mean([1 - u[i] @ u[j] for i in range(n) for j in range(i + 1, n)])
     assert mean_pairwise_distance(e) == pytest.approx(brute, abs=1e-9)
