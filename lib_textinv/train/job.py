@@ -1,7 +1,7 @@
 """A training run as a long-work job (``kit.longwork``), started the same way by the Train section
 and by ``POST /textinv/v1/train``: under one key, so the tab and the API can never train twice at
 once, and stopped by the one Stop (the section's Interrupt, ``DELETE /textinv/v1/jobs/{id}``),
-which ends the webui's loop within one step (docs/webui-contract.md §"Interrupt")."""
+which ends the webui's loop within one step (docs/webui-contract.md §12 Training call)."""
 
 from __future__ import annotations
 

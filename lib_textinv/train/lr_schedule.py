@@ -1,7 +1,7 @@
 """Learning-rate (and clip-grad) schedule strings, checked with the webui's own rules before a run.
 
 The webui parses ``"0.005:100, 1e-3:1000, 1e-5"`` in ``LearnScheduleIterator``
-(modules/textual_inversion/learn_schedule.py, v1.6.0–v1.10.1 identical; webui-api.md §3.11):
+(modules/textual_inversion/learn_schedule.py, v1.6.0–v1.10.1 identical):
 
 * split on ``,``; blank pieces are skipped;
 * ``rate:step`` → a phase ``(rate, min(step, max_steps))`` kept only when ``step > cur_step``
@@ -16,7 +16,7 @@ The webui parses ``"0.005:100, 1e-3:1000, 1e-5"`` in ``LearnScheduleIterator``
 phase it is ``finished`` and the training loop stops — so ``"0.005:100"`` with 1000 max steps
 trains 100 steps. ``simulate`` reproduces that exactly (including a phase whose end is not after
 the previous one, which then lasts a single step), so the tab can say in words what will happen
-and ``train_call`` knows at which step a successful run ends.
+and ``train.preflight`` knows at which step a successful run ends.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``train_embedding`` **swallows exceptions raised inside its training loop**: it reports "Error
 training embedding" on the console and returns normally, without the final save
-(docs/webui-contract.md §"Training call"). ``judge_outcome`` decides from the steps reached versus
+(docs/webui-contract.md §12 Training call). ``judge_outcome`` decides from the steps reached versus
 the step the schedule ends at, whether ``<embeddings_dir>/<name>.pt`` was rewritten, the interrupt
 flag and the console text the bridge captured.
 """

@@ -10,7 +10,7 @@ form's order, top to bottom); tests/train/test_params.py holds the three to it a
 webui's real signature.
 
 ``train_embedding`` asserts some types (``int`` counts, ``str`` rates; docs/webui-contract.md
-§"Training call"), so values are coerced and checked here before any call. v1.6.x takes
+§12 Training call), so values are coerced and checked here before any call. v1.6.x takes
 ``preview_sampler_index`` (an index into ``sd_samplers.samplers``) in slot 25; v1.7.0+ takes
 ``preview_sampler_name``.
 """

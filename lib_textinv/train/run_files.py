@@ -1,5 +1,5 @@
 """The files of one training run: ``<log>/<YYYY-MM-DD>/<name>/`` with ``embeddings/<name>-<N>.pt``
-checkpoints, ``images/`` previews and the loss CSV (docs/webui-contract.md §"Training run folder").
+checkpoints, ``images/`` previews and the loss CSV (docs/webui-contract.md §13 Training run folder).
 
 The webui takes the date when its call starts, and writes its settings file (and the loss CSV)
 into the run folder without creating it when neither checkpoints nor previews are saved, so we

@@ -1,11 +1,12 @@
-"""POST /textinv/v1/embeddings: the embedding is usable at once (no restart)."""
+"""POST /textinv/v1/embeddings: the embedding is usable at once (no restart); POST /recommend as a
+background job with its progress, awaited to its end."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.e2e.conftest import need
-from tests.e2e.helpers import API, remove_files, unique_name
+from tests.e2e.helpers import API, remove_files, training_folder, unique_name, wait_job
 
 
 def test_create_is_listed_without_restart(client, status, webui_data):
@@ -31,3 +32,15 @@ def test_create_is_listed_without_restart(client, status, webui_data):
         assert again.status_code == 409, again.text
     finally:
         remove_files(res.get("path"))
+
+
+def test_recommend_in_the_background(client, tmp_path):
+    folder = training_folder(tmp_path / "dataset")
+    r = client.post(f"{API}/recommend", json={"folder": str(folder), "background": True})
+    assert r.status_code == 200, r.text
+    job = wait_job(client, r.json()["job_id"], 300)
+    assert job["status"] == "done", job
+    assert job["result"]["images"] == 4 and 1 <= job["result"]["vectors"] <= 8, job["result"]
+    assert job["done"] == job["total"] and job["total"] >= 1, job
+    typo = client.post(f"{API}/recommend", json={"folder": str(folder), "backgound": True})
+    assert typo.status_code == 422, typo.text

@@ -1,8 +1,10 @@
-"""POST /textinv/v1/train (a real 20-step run at 64×64) and the pre-flight that stops a bad run."""
+"""POST /textinv/v1/train (a real 20-step run at 64×64), the pre-flight that stops a bad run, and
+the one Stop: DELETE /textinv/v1/jobs/{id} ends a running training inside the webui's loop."""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from tests.e2e.conftest import need
@@ -17,6 +19,7 @@ from tests.e2e.helpers import (
 )
 
 TRAIN_TIMEOUT = 300
+RUNNING_TIMEOUT = 120  # until a long run has made its first steps
 
 
 def test_train_20_steps_saves_every_5(client, status, tmp_path):
@@ -81,5 +84,43 @@ def test_preflight_stops_a_wrong_size_image(client, status, tmp_path):
         assert trained == [], trained
         listed = client.get("/sdapi/v1/embeddings").json()["loaded"]
         assert listed[name]["step"] in (None, 0), listed[name]
+    finally:
+        remove_embedding_files(emb_dir, name)
+
+
+def _wait_running(client, job_id: str) -> dict:
+    """Until the job reports a first training step (each GET waits at most 1 s on the server)."""
+    deadline = time.monotonic() + RUNNING_TIMEOUT
+    job: dict = {}
+    while time.monotonic() < deadline:
+        job = client.get(f"{API}/jobs/{job_id}", params={"wait": 1}).json()
+        assert job["status"] in ("queued", "running"), job
+        if job["status"] == "running" and job["done"] >= 1:
+            return job
+    raise AssertionError(f"training {job_id} made no step within {RUNNING_TIMEOUT} s: {job}")
+
+
+def test_delete_job_interrupts_a_running_training(client, status, tmp_path):
+    need(status, "train")
+    name = unique_name("e2estop")
+    dataset = training_folder(tmp_path / "dataset")
+    created = create_embedding(client, name)
+    emb_dir = Path(created["path"]).parent
+    long_run = train_request(name, dataset, str(tmp_path / "ti-log"), steps=5000, create_image_every=0)
+    try:
+        r = client.post(f"{API}/train", json=long_run)
+        assert r.status_code == 200, r.text
+        job_id = r.json()["job_id"]
+        running = _wait_running(client, job_id)
+        assert running["total"] == 5000 and running["eta_seconds"] is not None, running
+        again = client.post(f"{API}/train", json=long_run)
+        assert again.status_code == 409, again.text  # one training at a time
+        stopped = client.delete(f"{API}/jobs/{job_id}")
+        assert stopped.status_code == 200, stopped.text
+        job = wait_job(client, job_id, TRAIN_TIMEOUT)
+        assert job["status"] == "interrupted", job
+        out = job["result"]
+        assert out["status"] == "interrupted" and out["final_saved"], out
+        assert 1 <= out["steps_done"] < 5000, out
     finally:
         remove_embedding_files(emb_dir, name)

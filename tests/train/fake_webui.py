@@ -1,5 +1,5 @@
 """A fake of the webui's training call with the real v1.10.1 signature, reproducing the behaviour
-that matters here (docs/webui-contract.md §"Training call"): validate_train_inputs' asserts, the
+that matters here (docs/webui-contract.md §12 Training call): validate_train_inputs' asserts, the
 run folder dated when the call starts, ``<name>-N.pt`` storing step N-1, the loss CSV period,
 exceptions inside the loop swallowed without the final save, settings written into a folder it
 does not create. ``FakeTrainHost`` calls it exactly as the bridge does: positional arguments.

@@ -193,7 +193,7 @@ def test_already_trained_is_not_finished(tmp_path):
 
 
 def test_no_checkpoints_no_previews_works_because_the_folder_is_made_first(tmp_path):
-    """webui-on-cpu.md: save-embedding-every = save-image-every = 0 fails in the webui because the
+    """docs/webui-contract.md §13: save-embedding-every = save-image-every = 0 fails in the webui because the
     settings file goes into a folder nothing created. run_training creates it first."""
     host, args = make_setup(tmp_path)
     args.save_embedding_every = args.create_image_every = 0
