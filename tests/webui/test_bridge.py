@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lib_textinv.kit.progress import Cancelled, Progress
+from tests.api_client import wait_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,7 +203,9 @@ def test_routes_are_protected_like_sdapi_when_api_auth_is_set(bridge, webui):
 def test_routes_open_without_api_auth(bridge, webui, photo_dir):
     client = _client(bridge, webui, None)
     r = client.post("/textinv/v1/scan", json={"folder": str(photo_dir), "width": 256, "height": 256})
-    assert r.status_code == 200 and r.json()["counts"]["ok"] == 4
+    assert r.status_code == 200, r.text
+    job = wait_job(client, r.json()["job_id"])  # a job under the webui's queue lock
+    assert job["status"] == "done" and job["result"]["counts"]["ok"] == 4
     assert client.post("/textinv/v1/scan", json={"folder": str(photo_dir / "x")}).status_code == 400
     assert client.post("/textinv/v1/scan", json={"folder": "", "width": 512}).status_code == 422
 
