@@ -19,6 +19,8 @@ def Field(default: Any = ..., *, pattern: str | None = None, **kw: Any) -> Any:
     """``pydantic.Field`` with the regex keyword both versions understand."""
     if pattern is not None:
         kw["pattern" if PYDANTIC_2 else "regex"] = pattern
+    if "default_factory" in kw:  # pydantic refuses a default beside a factory
+        return pydantic.Field(**kw)
     return pydantic.Field(default, **kw)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -28,6 +30,19 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (IsADirectoryError, 400),
     (OSError, 400),  # e.g. a path component longer than the file system allows
 )
+
+
+def json_safe(value: Any) -> Any:
+    """Validation errors echo the input; NaN/Infinity there would make the 422 itself fail."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
 
 
 def status_for(e: BaseException) -> int | None:
@@ -51,6 +66,8 @@ class GuardedRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 return await handler(request)
+            except RequestValidationError as e:
+                return JSONResponse({"detail": json_safe(list(e.errors()))}, status_code=422)
             except Exception as e:
                 code = status_for(e)
                 if code is None:

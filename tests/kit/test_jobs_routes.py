@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from lib_textinv.kit import longwork
+from lib_textinv.kit.api_models import Model
 from lib_textinv.kit.host import BaseHost, Unavailable
 from lib_textinv.kit.ids import API_PREFIX
 from lib_textinv.kit.jobs import JOBS, Busy
@@ -15,6 +16,10 @@ from lib_textinv.kit.progress import Cancelled, Progress
 from tests.api_client import api_client, wait_job
 
 BOUND = 30.0
+
+
+class Box(Model):
+    x: float = 0.0
 
 
 class InterruptHost(BaseHost):
@@ -204,3 +209,33 @@ def test_get_with_wait_answers_when_the_job_ends():
     release.set()
     assert client.get(f"{API_PREFIX}/jobs/{job.id}", params={"wait": BOUND}).json()["status"] == "done"
     assert client.get(f"{API_PREFIX}/jobs/{job.id}", params={"wait": 3600}).status_code == 422
+
+
+def test_a_refused_nan_is_a_422_not_a_500():
+    """Under pydantic 2 the validation error echoes the NaN it refused; the 422 must still be JSON."""
+    from fastapi import APIRouter, FastAPI
+    from fastapi.testclient import TestClient
+
+    from lib_textinv.kit.http_errors import GuardedRoute
+
+    router = APIRouter(route_class=GuardedRoute)
+
+    @router.post("/box")
+    def box(req: Box) -> dict:
+        return req.as_dict()
+
+    app = FastAPI()
+    app.include_router(router)
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.post("/box", content=b'{"x": NaN}', headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert client.post("/box", json={"x": 2}).json() == {"x": 2.0}
+
+
+def test_field_takes_a_default_factory():
+    from lib_textinv.kit.api_models import Field, Model
+
+    class Steps(Model):
+        steps: list[int] = Field(default_factory=list)
+
+    assert Steps().steps == [] and Steps(steps=[1]).steps == [1]
