@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lib_textinv.compare.routes import PROMOTE_STATUS, PromoteRequest, SweepRequest
 from lib_textinv.compare.promote import Refusal
+from lib_textinv.compare.routes import PROMOTE_STATUS, PromoteRequest, SweepRequest
 from lib_textinv.compare.sweep_record import read_record
 from lib_textinv.kit.host import StandaloneHost
 from lib_textinv.kit.jobs import JOBS

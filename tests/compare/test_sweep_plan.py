@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from lib_textinv.compare.sweep_plan import (
     DEFAULT_PROMPTS,
-    PlanCheckpoint,
     SEED_MAX,
+    PlanCheckpoint,
     PlanError,
     check_seeds,
     choose_steps,
