@@ -36,15 +36,11 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(host) -> Iterator[str]:
-    """The standalone app for ``host`` on a free loopback port; yields its base URL."""
+    """The standalone app for ``host`` on a loopback port; yields its base URL. The socket is bound
+    and listening before uvicorn starts (it runs the app's startup before it would bind one itself),
+    so the page never meets a refused connection or a port another process took meanwhile."""
     import uvicorn
 
     from lib_textinv.standalone import create_app
@@ -52,9 +48,12 @@ def serve(host) -> Iterator[str]:
     app = create_app(host)
     started = threading.Event()
     app.add_event_handler("startup", started.set)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)  # connections wait in the backlog until uvicorn accepts them
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     assert started.wait(60), "standalone app did not start"
     try:
@@ -62,6 +61,7 @@ def serve(host) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")
