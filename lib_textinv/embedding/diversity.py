@@ -79,11 +79,6 @@ def mean_pairwise_distance(embeddings) -> float:
     return float(min(2.0, max(0.0, 1.0 - mean_cos)))
 
 
-def measure(embeddings) -> Diversity:
-    value = mean_pairwise_distance(embeddings)
-    return Diversity(value=value, word=diversity_word(value), images=len(embeddings))
-
-
 def measure_images(
     paths: Sequence[str | os.PathLike],
     embedder: ImageEmbedder,

@@ -15,7 +15,7 @@ the range (fewer vectors keep the embedding easier to steer with the rest of the
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from lib_textinv.embedding.diversity import DIVERSE_ABOVE, VERY_SIMILAR_BELOW, diversity_word
 
@@ -48,11 +48,6 @@ class Recommendation:
     @property
     def range_text(self) -> str:
         return f"{self.low}" if self.low == self.high else f"{self.low}-{self.high}"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["range"] = self.range_text
-        return d
 
 
 def count_baseline(images: int) -> float:

@@ -137,23 +137,6 @@ def ema(values: list[float], weight: float = 0.9) -> list[float]:
     return out
 
 
-def moving_average(values: list[float], window: int = 10) -> list[float]:
-    """Trailing mean over the last ``window`` finite values."""
-    if window < 1:
-        raise ValueError(f"window must be at least 1, got {window}")
-    out: list[float] = []
-    buf: list[float] = []
-    for v in values:
-        if not math.isfinite(v):
-            out.append(float("nan"))
-            continue
-        buf.append(v)
-        if len(buf) > window:
-            buf.pop(0)
-        out.append(sum(buf) / len(buf))
-    return out
-
-
 def smoothing_weight(n_points: int) -> float:
     """A weight that smooths about a tenth of the curve: few points → little smoothing."""
     if n_points < 5:

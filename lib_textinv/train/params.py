@@ -23,8 +23,7 @@ from typing import Any
 
 from lib_textinv.kit.host import Host
 
-WEBUI_SLOTS = 30  # train_embedding's parameter count (textual_inversion.py:400)
-SAMPLER_SLOT = 25
+SAMPLER_SLOT = 25  # preview_sampler_name; v1.6.x: preview_sampler_index
 CLIP_GRAD_MODES = ("disabled", "value", "norm")
 LATENT_SAMPLING = ("once", "deterministic", "random")
 # txt2img's own limits for the preview settings (modules/ui.py: steps 1-150, CFG 1-30, size 64-2048).
@@ -244,10 +243,6 @@ class TrainArgs:
             )
         return values
 
-    def to_kwargs(self, version: str | None = None, sampler_names: list[str] | None = None) -> dict:
-        names = PARAMETERS_V1_6 if uses_sampler_index(version) else PARAMETERS
-        return dict(zip(names, self.to_positional(version, sampler_names), strict=True))
-
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -260,7 +255,6 @@ BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 PARAMETERS: tuple[str, ...] = tuple(
     p.name for p in sorted((p for p in PARAMS if p.slot is not None), key=lambda p: p.slot or 0)
 )
-PARAMETERS_V1_6 = (*PARAMETERS[:SAMPLER_SLOT], "preview_sampler_index", *PARAMETERS[SAMPLER_SLOT + 1 :])
 # The Train form's inputs in the order its handlers receive them (top to bottom).
 FORM: tuple[str, ...] = tuple(p.name for p in PARAMS if p.row)
 # What "Fill presets" fills, in form order.

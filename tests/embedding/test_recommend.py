@@ -103,9 +103,10 @@ def test_no_model_and_no_images():
     assert r.vectors == 2 and "No usable images" in r.explanation and "No model is loaded" in r.explanation
 
 
-def test_to_dict_has_range():
-    d = recommend(12, 0.2).to_dict()
-    assert d["range"] == "2-3" and d["vectors"] == 2
+def test_range_text():
+    r = recommend(12, 0.2)
+    assert r.range_text == "2-3" and r.vectors == 2
+    assert recommend(100_000, 1.0).range_text == str(MAX_VECTORS)  # capped: one number
 
 
 @pytest.mark.parametrize(

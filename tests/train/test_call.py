@@ -104,7 +104,6 @@ def test_v16_gets_sampler_index(tmp_path):
     samplers = ["DPM++ 2M", "Euler a", "Euler"]
     assert a.to_positional("v1.6.0", samplers)[25] == 1
     assert a.to_positional("v1.10.1", samplers)[25] == "euler a"
-    assert a.to_kwargs("v1.6.0", samplers)["preview_sampler_index"] == 1
     a.preview_sampler_name = "Nope"
     with pytest.raises(ValueError, match="not one of the webui's samplers"):
         a.to_positional("v1.6.0", samplers)

@@ -13,7 +13,6 @@ from lib_textinv.train.loss_csv import (
     ema,
     last_run,
     loss_chart,
-    moving_average,
     read_loss_csv,
     smoothing_weight,
 )
@@ -136,11 +135,6 @@ def test_ema_is_debiased_and_skips_nan():
     smoothed = ema(vals, 0.9)
     assert max(smoothed[20:]) - min(smoothed[20:]) < 0.2  # noise reduced
     assert ema([], 0.9) == []
-
-
-def test_moving_average():
-    assert moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
-    assert moving_average([1, float("nan"), 3], 5)[2] == 2
 
 
 def test_smoothing_weight_grows_with_points():

@@ -17,7 +17,6 @@ from lib_textinv.train import section
 from lib_textinv.train.params import (
     FORM,
     PARAMETERS,
-    PARAMETERS_V1_6,
     PARAMS,
     PRESET_FIELDS,
     SAMPLER_SLOT,
@@ -48,8 +47,7 @@ def test_webui_call_order_is_the_real_signature():
     assert len(PARAMETERS) == 30
     fake = [p for p in inspect.signature(FakeWebui.train_embedding).parameters if p != "self"]
     assert fake == list(PARAMETERS)  # the unit tests' fake takes the same call
-    assert PARAMETERS[SAMPLER_SLOT] == "preview_sampler_name"
-    assert PARAMETERS_V1_6[SAMPLER_SLOT] == "preview_sampler_index"
+    assert PARAMETERS[SAMPLER_SLOT] == "preview_sampler_name"  # v1.6.x: an index in this slot
 
 
 def test_every_slot_once_and_only_ours_without_one():
