@@ -22,7 +22,7 @@ from lib_textinv.train import section as train_section
 
 logger = logging.getLogger(__name__)
 
-Builder = Callable[[TabContext], None]
+Builder = Callable[[TabContext], object]  # a section may return its view
 
 # (label, key, what builds it) in the workflow's order.
 SECTIONS: list[tuple[str, str, tuple[Builder, ...]]] = [

@@ -1,7 +1,7 @@
 """Section "Compare": pick a training run, sweep its checkpoints into a labelled grid, promote one.
 
 ``render`` lays the section out and returns its components (``CompareView``, which the Scores
-section beside it reads from ``ctx.extra[VIEW]``); ``wire`` connects the handlers. Handlers are
+section beside it reads from ``ctx.compare``); ``wire`` connects the handlers. Handlers are
 module-level functions of plain values with the host bound by ``functools.partial``, so tests call
 them directly. Generate runs the sweep as a long-work job and streams "cells done/total, ETA" while
 it runs; Interrupt stops it inside the sampler (``longwork.stop``) and keeps the cells made. The
@@ -43,7 +43,6 @@ from lib_textinv.kit.tab_context import TabContext
 
 logger = logging.getLogger(__name__)
 
-VIEW = "compare"  # ctx.extra key of the CompareView
 CHOICE_LABELS = {"all": "All", "every": "Every k-th", "list": "Steps listed"}
 TABLE_HEADERS = ["token", "step", "stored step", "vectors", "width", "file", "status"]
 FALLBACK_SAMPLERS = ["Euler a", "Euler", "DPM++ 2M"]
@@ -574,7 +573,7 @@ def js_kwargs(method: Callable, js: str) -> dict[str, str]:
 
 def build(ctx: TabContext) -> CompareView:
     view = render(ctx)
-    ctx.extra[VIEW] = view
+    ctx.compare = view
     wire_runs(ctx, view)
     wire_sweep(ctx, view)
     wire_promote(ctx, view)

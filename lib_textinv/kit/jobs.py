@@ -14,13 +14,34 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from lib_textinv.kit.progress import Cancelled, Progress
 
 logger = logging.getLogger(__name__)
 MAX_KEPT = 100
 Runner = Callable[[str, Callable[[Progress], Any], Progress], Any]
+
+
+@runtime_checkable
+class Reportable(Protocol):
+    """A result that says itself in JSON (ScoreReport, SweepResult…)."""
+
+    def to_dict(self) -> dict: ...
+
+
+def public_result(value: Any) -> Any:
+    """A job's result as ``GET /jobs/{id}`` can send it: JSON values as they are, reportable
+    results by their ``to_dict``, anything else (a tab-only object) by its type's name."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [public_result(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): public_result(v) for k, v in value.items()}
+    if isinstance(value, Reportable):
+        return public_result(value.to_dict())
+    return f"<{type(value).__name__}>"
 
 
 class Busy(RuntimeError):
@@ -57,7 +78,7 @@ class Job:
             "eta_seconds": self.progress.eta_seconds(),
             "text": self.progress.text,
             "error": self.error,
-            "result": self.result,
+            "result": public_result(self.result),
         }
 
 

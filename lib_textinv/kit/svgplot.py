@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape as _html_escape
 
@@ -28,8 +29,8 @@ def escape(text: object) -> str:
 @dataclass
 class Series:
     name: str
-    xs: list[float]
-    ys: list[float]
+    xs: Sequence[float]
+    ys: Sequence[float]
     dashed: bool = False
     color: str | None = field(default=None, compare=False)
 
@@ -73,7 +74,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _range(values: list[float]) -> tuple[float, float]:
+def _range(values: Sequence[float]) -> tuple[float, float]:
     vals = [float(v) for v in values if _finite(v)]
     if not vals:
         return 0.0, 1.0
@@ -174,7 +175,7 @@ class _Frame:
         )
 
 
-def _segments(xs: list[float], ys: list[float]) -> list[list[tuple[float, float]]]:
+def _segments(xs: Sequence[float], ys: Sequence[float]) -> list[list[tuple[float, float]]]:
     """Runs of finite points; a NaN/inf (or a missing y) breaks the line."""
     segs: list[list[tuple[float, float]]] = [[]]
     for i, x in enumerate(xs):
@@ -193,7 +194,7 @@ def line_chart(
     y_label: str = "",
     width: int = 640,
     height: int = 300,
-    highlight_x: list[float] | None = None,
+    highlight_x: Sequence[float] | None = None,
 ) -> str:
     """Lines (one per series, with a legend); ``highlight_x`` draws dashed vertical markers (e.g.
     checkpoints)."""

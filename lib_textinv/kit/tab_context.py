@@ -21,8 +21,9 @@ class TabContext:
     embedding_name: Any = None
     # gr.Textbox: the training run folder (<log>/<date>/<name>) last trained, for Compare.
     run_folder: Any = None
-    # Anything else a section wants to share, by name.
-    extra: dict[str, Any] = field(default_factory=dict)
+    # compare.section.CompareView, set by Compare: the run, the sweeps made and the grid view that
+    # the Scores section beside it works on (None until Compare is built, or when it failed to).
+    compare: Any = None
     # ui_gates.Gate: buttons re-enabled when their feature becomes available (see ui_gates).
     gates: list[Any] = field(default_factory=list)
     # Inputs whose default is the loaded model's training size: set again on each page load

@@ -1,7 +1,7 @@
 """Inside "Compare", next to the grid: pre-score (fixed-batch loss), CLIP scores, drift, the
 recommended step with its rule, and one-click promotion.
 
-It works on what the Compare section hands over (``ctx.extra[compare.section.VIEW]``): the run
+It works on what the Compare section hands over (``ctx.compare``): the run
 folder, the ``gr.State`` holding the record of each run's latest sweep (Score scores exactly the
 sweep of the run it scores), the grid view (Score shows the marked grid there) and the step list
 (Pre-score fills it).
@@ -20,7 +20,7 @@ from typing import Any
 
 from lib_textinv.compare.checkpoints import run_from_folder
 from lib_textinv.compare.promote import promote_checkpoint
-from lib_textinv.compare.section import VIEW, CompareView
+from lib_textinv.compare.section import CompareView
 from lib_textinv.compare.sweep_record import SweepRecord, SweepRecordError, read_record, run_key
 from lib_textinv.kit import longwork
 from lib_textinv.kit.host import Host, Unavailable
@@ -342,7 +342,7 @@ class Handed:
 def handed_over(ctx: TabContext) -> Handed:
     import gradio as gr
 
-    compare = ctx.extra.get(VIEW)
+    compare = ctx.compare
     fallback = ctx.run_folder if ctx.run_folder is not None else gr.Textbox(visible=False)
     if not isinstance(compare, CompareView):  # Compare failed to load: Scores still works on the run
         return Handed(fallback, fallback, gr.State({}), gr.Image(visible=False), None, None)

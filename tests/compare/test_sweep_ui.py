@@ -12,7 +12,6 @@ from PIL import Image
 
 from lib_textinv.compare import section
 from lib_textinv.compare.section import (
-    VIEW,
     CompareView,
     build,
     on_choose,
@@ -79,7 +78,7 @@ def test_build_in_blocks_webui_and_standalone(host):
         with gr.Blocks():
             ctx = TabContext(host=h, embedding_name=gr.Textbox(), run_folder=gr.Textbox())
             view = build(ctx)
-        assert ctx.extra[VIEW] is view and isinstance(view, CompareView)
+        assert ctx.compare is view and isinstance(view, CompareView)
         assert isinstance(view.output.sweeps, gr.State) and view.output.sweeps.value == {}
         assert isinstance(view.picker.run, gr.Textbox) and isinstance(view.form.steps, gr.Textbox)
     assert view.form.sampler.choices == section.FALLBACK_SAMPLERS  # standalone: no sampler list

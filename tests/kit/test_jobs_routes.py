@@ -239,3 +239,20 @@ def test_field_takes_a_default_factory():
         steps: list[int] = Field(default_factory=list)
 
     assert Steps().steps == [] and Steps(steps=[1]).steps == [1]
+
+
+def test_a_job_result_the_tab_made_is_still_json():
+    """Tab jobs return objects (a ScoreReport…): GET /jobs/{id} sends their to_dict, or the type."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Report:
+        best: int
+
+        def to_dict(self) -> dict:
+            return {"best": self.best}
+
+    host = InterruptHost()
+    client = api_client(host)
+    job = longwork.start(host, "test-result", "tab", lambda p: (Report(500), object()))
+    assert wait_job(client, job.id)["result"] == [{"best": 500}, "<object>"]

@@ -407,7 +407,7 @@ def test_build_with_and_without_compare(world):
     assert (
         given.sweeps is view.output.sweeps and given.run is view.picker.run and given.grid is view.output.grid
     )
-    assert scores.prescore.interactive is not False and "score_preselected_steps" not in ctx.extra
+    assert scores.prescore.interactive is not False
     with gr.Blocks():
         alone = TabContext(host=BaseHost())  # standalone, Compare absent: disabled, still built
         scores = ui_scores.build(alone)
