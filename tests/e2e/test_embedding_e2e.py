@@ -9,6 +9,13 @@ from tests.e2e.conftest import need
 from tests.e2e.helpers import API, remove_files, training_folder, unique_name, wait_job
 
 
+def loaded_embeddings(client) -> dict:
+    """The webui's own list of loaded embeddings (GET /sdapi/v1/embeddings)."""
+    r = client.get("/sdapi/v1/embeddings")
+    assert r.status_code == 200, r.text
+    return r.json()["loaded"]
+
+
 def test_create_is_listed_without_restart(client, status, webui_data):
     need(status, "create")
     name = unique_name("e2ecreate")
@@ -23,7 +30,7 @@ def test_create_is_listed_without_restart(client, status, webui_data):
             assert Path(res["path"]).parent == webui_data / "embeddings"
         assert Path(res["path"]).is_file()
 
-        listed = client.get("/sdapi/v1/embeddings").json()["loaded"]
+        listed = loaded_embeddings(client)
         assert name in listed, sorted(listed)
         assert listed[name]["vectors"] == 3
         assert listed[name]["shape"] == 768

@@ -73,7 +73,7 @@ def test_delete_job_interrupts_the_running_training(held):
     host, _args, c, job_id = held
     running = c.get(f"{API}/jobs/{job_id}").json()
     assert running["status"] == "running" and running["done"] == 4 and running["total"] == 20
-    assert running["eta_seconds"] is not None and running["eta_seconds"] >= 0
+    assert running["eta_seconds"] > 0  # 16 steps to go at the pace of the first 4
     stop = c.delete(f"{API}/jobs/{job_id}")
     assert stop.status_code == 200, stop.text
     host.webui.resume.set()
