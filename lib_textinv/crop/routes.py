@@ -50,8 +50,8 @@ class CropRequest(Model):
     width: int = Field(512, ge=plan.MIN_SIDE, le=plan.MAX_SIDE, description="a multiple of 64")
     height: int = Field(512, ge=plan.MIN_SIDE, le=plan.MAX_SIDE, description="a multiple of 64")
     destination: str | None = Field(None, max_length=4096, description="default <folder>/<W>x<H>")
-    options: CropOptions = CropOptions()
-    weights: CropWeights = CropWeights()
+    options: CropOptions = Field(default_factory=CropOptions)
+    weights: CropWeights = Field(default_factory=CropWeights)
     boxes: dict[str, CropBox] | None = Field(None, description="per file name; others use crops.json or Auto")
 
     @field_check("width", "height")
