@@ -37,7 +37,7 @@ MODE_CHOICES = {
 # -- handlers that need the host or gradio ---------------------------------------------------------
 
 
-def caption_folder(
+def do_caption(
     folder: str, source_label: str, mode_label: str, batch_size: float, host: Host, bar=None
 ) -> str:
     """Caption as a job, waiting for it with the progress on ``bar``; returns the summary."""
@@ -404,7 +404,7 @@ def _wire_captioner(ctx: TabContext, c: CaptionerUI, g: GridUI, pages: _Pages) -
     import gradio as gr
 
     def on_caption(folder, src, md, bs, emb_name, progress=gr.Progress()):
-        summary = caption_folder(folder, src, md, bs, ctx.host, progress)
+        summary = do_caption(folder, src, md, bs, ctx.host, progress)
         st, msg = grid.load_folder(folder, emb_name, ctx.host)
         return pages.full(st, summary + ("" if st else "\n" + msg))
 

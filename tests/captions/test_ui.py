@@ -162,7 +162,7 @@ def test_prompt_preview_follows_webui_rules(folder, templates_dir):
 
 
 def test_caption_button_handler_standalone_says_why(folder):
-    msg = section.caption_folder(str(folder), "BLIP", "Overwrite", 4, StandaloneHost())
+    msg = section.do_caption(str(folder), "BLIP", "Overwrite", 4, StandaloneHost())
     assert msg.startswith("Not captioned:") and "needs the webui" in msg
 
 
@@ -190,7 +190,7 @@ def test_tab_caption_is_the_one_job_with_progress_and_stop(tmp_path):
     host = GatedCaptionHost()
     bar = Bar()
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(section.caption_folder, str(folder), "BLIP", "Overwrite", 1, host, bar)
+        pending = pool.submit(section.do_caption, str(folder), "BLIP", "Overwrite", 1, host, bar)
         host.wait_for_second_batch()
         assert longwork.is_running(work.CAPTION_KEY)  # the same job the API would stop or refuse
         assert longwork.stop(host, work.CAPTION_KEY) == "stopping…"
@@ -209,7 +209,7 @@ def test_tab_caption_refused_while_one_runs(tmp_path):
     host = GatedCaptionHost()
     first = work.start_caption(host, work.CaptionRequest(str(folder), mode="overwrite", batch_size=1))
     host.wait_for_second_batch()
-    msg = section.caption_folder(str(folder), "BLIP", "Overwrite", 1, host)
+    msg = section.do_caption(str(folder), "BLIP", "Overwrite", 1, host)
     host.model.release.set()
     assert first.ended.wait(BOUND) and first.status == "done"
     assert msg.startswith("Not captioned:") and "already running" in msg
