@@ -32,15 +32,10 @@ _NAMES = [
     ("LCM", ["k_lcm"]),
 ]
 all_samplers = [SamplerData(name, None, aliases, {}) for name, aliases in _NAMES]  # :11-15
-all_samplers_map = {x.name: x for x in all_samplers}  # :16
 
 samplers: list = []  # :18
 samplers_for_img2img: list = []  # :19
 samplers_map: dict = {}  # :20
-
-
-def find_sampler_config(name):  # :24-30
-    return all_samplers_map.get(name) if name is not None else all_samplers[0]
 
 
 def set_samplers():  # :47-58 (hide_samplers is not modelled)
