@@ -15,7 +15,8 @@ from typing import Any
 from modules import shared
 
 from lib_textinv.kit.progress import Progress
-from lib_textinv.train.call import RawTrainResult, TrainArgs
+from lib_textinv.train.outcome import RawTrainResult
+from lib_textinv.train.params import TrainArgs
 from lib_textinv.webui.embeddings import embedding_db, reload_embeddings
 from lib_textinv.webui.facts import version_text
 from lib_textinv.webui.generation import samplers

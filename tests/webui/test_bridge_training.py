@@ -10,7 +10,8 @@ import pytest
 
 from lib_textinv.kit.embedding_file import load_embedding
 from lib_textinv.kit.progress import Progress
-from lib_textinv.train.call import TrainArgs, run_training
+from lib_textinv.train.call import run_training
+from lib_textinv.train.params import TrainArgs
 
 NAME = "zq-style"
 
