@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, get_args
 
+from lib_textinv.kit.folder_guard import FileAccess
 from lib_textinv.kit.progress import Progress
 
 T = TypeVar("T")
@@ -137,6 +138,11 @@ class Facts(Protocol):
 
     def clip_cache_dirs(self) -> list[str]:
         """Folders the host keeps open_clip weights in (the webui's ``--clip-models-path``)."""
+        ...
+
+    def file_access(self) -> FileAccess:
+        """Whether folders named by users are limited to allowed roots (a webui reachable from
+        other machines) and which (``kit.folder_guard``)."""
         ...
 
 
@@ -295,6 +301,9 @@ class BaseHost:
     def clip_cache_dirs(self) -> list[str]:
         return []
 
+    def file_access(self) -> FileAccess:
+        return FileAccess()
+
     # -- work
     def run_job(self, title: str, fn: Callable[[Progress], T], progress: Progress | None = None) -> T:
         return fn(progress or Progress(text=title))
@@ -384,12 +393,17 @@ class StandaloneHost(BaseHost):
         templates_dir: str | None = None,
         settings: dict[str, Any] | None = None,
         state_dir: str | None = None,
+        access: FileAccess | None = None,
     ) -> None:
         from lib_textinv.kit.settings import defaults
 
         super().__init__(kind="standalone", settings={**defaults(), **(settings or {})})
         self._templates_dir = templates_dir
         self._state_dir = state_dir
+        self._access = access or FileAccess()
+
+    def file_access(self) -> FileAccess:
+        return self._access
 
     def state_file(self, name: str) -> str | None:
         return os.path.join(self._state_dir, name) if self._state_dir else None

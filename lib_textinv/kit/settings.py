@@ -68,6 +68,15 @@ SETTINGS: list[Setting] = [
         info="larger is faster on a GPU with memory to spare",
     ),
     Setting(
+        "allowed_folders",
+        "",
+        "Folders the tab may read and write when the webui is reachable from other machines",
+        "textbox",
+        info="one per line or separated by ';'. With --listen, --share, --ngrok or --server-name "
+        "(and without --enable-insecure-extension-access) only these and the webui's data folder are "
+        "allowed; on a local webui any folder works",
+    ),
+    Setting(
         "sweep_batch_size",
         8,
         "Step-sweep images per generation call",

@@ -12,6 +12,7 @@ from typing import Any
 
 from modules import shared
 
+from lib_textinv.kit.folder_guard import FileAccess, parse_roots
 from lib_textinv.kit.host import HostPaths, ModelFacts
 
 logger = logging.getLogger(__name__)
@@ -172,3 +173,24 @@ def clip_cache_dirs() -> list[str]:
 
     custom = getattr(shared.cmd_opts, "clip_models_path", None)
     return [custom] if custom else [os.path.join(paths_internal.models_path, "CLIP")]
+
+
+def file_access() -> FileAccess:
+    """A webui reachable from other machines limits the folders users may name, as it limits
+    installing extensions (docs/webui-contract.md §23)."""
+    cmd = shared.cmd_opts
+    if not getattr(cmd, "disable_extension_access", False):
+        return FileAccess()
+    from modules import paths_internal
+
+    flags = [
+        f"--{f.replace('_', '-')}"
+        for f in ("listen", "share", "ngrok", "server_name")
+        if getattr(cmd, f, None)
+    ]
+    roots = [paths_internal.data_path, *parse_roots(str(setting("allowed_folders", "") or ""))]
+    return FileAccess(
+        restricted=True,
+        roots=tuple(roots),
+        why=f"the webui runs with {flags} and without --enable-insecure-extension-access",
+    )

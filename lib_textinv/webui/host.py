@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+from lib_textinv.kit.folder_guard import FileAccess
 from lib_textinv.kit.host import (
     BaseHost,
     CaptionModel,
@@ -75,6 +76,9 @@ class WebuiHost(BaseHost):
 
     def clip_cache_dirs(self) -> list[str]:
         return facts.clip_cache_dirs()
+
+    def file_access(self) -> FileAccess:
+        return facts.file_access()
 
     # -- work
     def run_job(self, title: str, fn: Callable[[Progress], T], progress: Progress | None = None) -> T:

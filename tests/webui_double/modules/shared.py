@@ -16,6 +16,14 @@ cmd_opts = types.SimpleNamespace(
     data_dir=None,
     disable_safe_unpickle=False,
     no_half=False,
+    listen=False,
+    share=False,
+    ngrok=None,
+    server_name=None,
+    enable_insecure_extension_access=False,
+    # shared_cmd_options.py:17-18: derived once from the flags above at start-up
+    webui_is_non_local=False,
+    disable_extension_access=False,
 )
 # Defaults of shared_options.py (v1.10.1) for the options the double's modules read.
 opts = options.Options(
