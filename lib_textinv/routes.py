@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
@@ -77,6 +78,7 @@ def build_router(host: Host):
             "features": {
                 name: dict(zip(("available", "reason"), host.feature(name), strict=True)) for name in FEATURES
             },
+            "file_access": asdict(host.file_access()),
         }
 
     @router.get("/jobs/{job_id}")
