@@ -93,6 +93,8 @@ def test_caption_shows_progress_and_stop_keeps_what_was_written(captioning_page,
     expect(bar).to_contain_text(re.compile(r"^\s*1/3, ETA \d+ s"), timeout=30_000)
     screenshot(page, "captions-progress")
     page.locator("#textinv-captions-stop").click()
+    # the click only sends the request: let the model go on once the Stop has reached the job
+    assert host.interrupted.wait(30), "Stop never reached the server"
     host.model.release.set()
     status_is(page, "interrupted — the captions written so far are kept: 1 written", 30_000)
     assert [p.name for p in folder.glob("*.txt")] == ["astronaut.txt"]

@@ -35,6 +35,7 @@ class GatedCaptionHost(StandaloneHost):
         super().__init__(**kwargs)
         self.model = GatedModel()
         self.interrupts = 0
+        self.interrupted = threading.Event()  # Stop reached the server (longwork.stop presses it)
 
     def feature(self, name: str) -> tuple[bool, str]:
         return (True, "") if name == "caption" else super().feature(name)
@@ -45,6 +46,7 @@ class GatedCaptionHost(StandaloneHost):
 
     def interrupt(self) -> None:
         self.interrupts += 1
+        self.interrupted.set()
 
     def wait_for_second_batch(self) -> None:
         assert self.model.second_call.wait(BOUND), "captioning never reached its second batch"
