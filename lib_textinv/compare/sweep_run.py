@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lib_textinv.compare import ti_hashes
 from lib_textinv.compare.checkpoints import TrainingRun
 from lib_textinv.compare.sweep_plan import Cell, PlanCheckpoint, PlanError, SweepPlan, choose_steps
 from lib_textinv.compare.sweep_record import RecordedCell, RecordedCheckpoint, SweepRecord, write_record
@@ -256,10 +257,14 @@ def params_infotext(prompt: str, seed: int, params: GenParams) -> str:
 
 
 def grid_infotext(plan: SweepPlan, params: GenParams, result: SweepResult) -> str:
-    """The first cell's infotext (so PNG Info can send it to txt2img) plus the sweep's own keys:
-    which checkpoint each column is, the prompts and seeds, and how many cells were made."""
+    """The first cell's infotext (so PNG Info can send it to txt2img) with the "TI hashes" of every
+    cell (each cell names only its own checkpoint; the grid shows them all), plus the sweep's own
+    keys: which checkpoint each column is, the prompts and seeds, and how many cells were made."""
     first = result.cells[0]
     base = first.infotext or params_infotext(first.cell.text, first.cell.seed, params)
+    every = ti_hashes.merged(r.infotext for r in result.cells)
+    if every:
+        base = ti_hashes.with_entries(base, every)
     extra = {
         "Sweep checkpoints": "; ".join(f"{c.token}={c.path}" for c in plan.checkpoints),
         "Sweep prompts": " | ".join(plan.prompts),

@@ -12,6 +12,7 @@ from typing import Any
 from modules import shared
 
 from lib_textinv.kit.progress import Cancelled
+from lib_textinv.webui import cell_infotext
 from lib_textinv.webui.facts import paths
 from lib_textinv.webui.work import stop_requested
 
@@ -87,7 +88,10 @@ def generate(prompts: list[str], seeds: list[int], params: Any) -> list[tuple[An
     if state.interrupted or getattr(state, "skipped", False):
         raise Cancelled("interrupted" if state.interrupted else "skipped")
     first = processed.index_of_first_image
-    made = list(zip(processed.images[first:], processed.infotexts[first:], strict=False))
+    # The webui lists the whole batch's embeddings in every infotext: each cell names its own.
+    negatives = [params.negative_prompt] * len(prompts)
+    infotexts = cell_infotext.own_infotexts(processed.infotexts[first:], prompts, negatives)
+    made = list(zip(processed.images[first:], infotexts, strict=False))
     if not made and stop_requested(state):
         raise Cancelled("stopped")
     return made

@@ -58,6 +58,23 @@ def test_sweep_batches_saves_and_cleans_up(setup, checksums):
     assert checksums(emb_dir) == before
 
 
+def test_the_grids_ti_hashes_name_every_checkpoint_once(setup):
+    """Each cell names its own checkpoint; the grid (whose infotext starts from the first cell's)
+    names all of them, in column order."""
+    from lib_textinv.compare.ti_hashes import entries
+
+    tmp_path, emb_dir, cps = setup
+    res = run_sweep(
+        plan_sweep(cps, ["a cat, {}", "a dog"], [1], batch_size=3),
+        FakeSweepHost(tmp_path / "out", emb_dir),
+        PARAMS,
+    )
+    assert {tuple(entries(r.infotext)) for r in res.cells} == {(f"{c.token}: x",) for c in cps}
+    with Image.open(res.grid_path) as grid:
+        assert entries(grid.info["parameters"]) == [f"{c.token}: x" for c in cps]
+    assert res.grid_infotext.splitlines()[0] == res.cells[0].infotext.splitlines()[0]
+
+
 def test_grid_positions_and_batch_invariance(setup):
     tmp_path, emb_dir, cps = setup
     results = {}

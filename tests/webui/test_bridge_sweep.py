@@ -200,17 +200,64 @@ def test_generate_makes_one_image_per_prompt_and_seed(host, webui, processing, i
     assert not (webui.data / "outputs").exists()
 
 
-def test_generate_renders_the_registered_checkpoint(host, webui, processing, tmp_path):
+def short_hash(path: str) -> str:
+    """The webui's Embedding.shorthash: the first 12 hex digits of the file's sha256."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def ti_hashes_of(infotext: str) -> str | None:
+    from lib_textinv.compare.ti_hashes import entries
+
+    return ", ".join(entries(infotext)) or None
+
+
+def test_the_webui_lists_the_whole_batchs_embeddings_in_every_infotext(host, webui, processing, tmp_path):
+    """What the bridge corrects (sd_hijack_clip.py:230-243): one list for the batch, each prompt's
+    entries put before those of the prompts encoded earlier."""
+    a, b = checkpoint(tmp_path, "emb-10", 0.5), checkpoint(tmp_path, "emb-20", -0.5)
+    host.register_checkpoint("emb-10", a)
+    host.register_checkpoint("emb-20", b)
+    p = processing.StableDiffusionProcessingTxt2Img(
+        prompt=["a photo of emb-10", "a photo of emb-20"], seed=[5, 5], batch_size=2, width=64, height=48
+    )
+    p.do_not_save_samples = p.do_not_save_grid = p.do_not_reload_embeddings = True
+    processed = processing.process_images(p)
+    both = f"emb-20: {short_hash(b)}, emb-10: {short_hash(a)}"
+    assert [ti_hashes_of(t) for t in processed.infotexts] == [both, both]
+
+
+def test_generate_renders_the_registered_checkpoint_and_names_only_it(host, webui, processing, tmp_path):
     a = checkpoint(tmp_path, "emb-10", 0.5)
     b = checkpoint(tmp_path, "emb-20", -0.5)
     host.register_checkpoint("emb-10", a)
     host.register_checkpoint("emb-20", b)
     (im_a, info_a), (im_b, info_b) = host.generate(["a photo of emb-10", "a photo of emb-20"], [5, 5], PARAMS)
-    sha_a, sha_b = (hashlib.sha256(Path(x).read_bytes()).hexdigest()[:12] for x in (a, b))
-    # one text-encoder call per batch: every cell lists the batch's embeddings (sd_hijack_clip.py:230-243)
-    assert f'TI hashes: "emb-10: {sha_a}, emb-20: {sha_b}"' in info_a
-    assert f'TI hashes: "emb-10: {sha_a}, emb-20: {sha_b}"' in info_b
+    assert ti_hashes_of(info_a) == f"emb-10: {short_hash(a)}"
+    assert ti_hashes_of(info_b) == f"emb-20: {short_hash(b)}"
+    assert info_a.replace(f"emb-10: {short_hash(a)}", "X").replace("emb-10", "Y") == info_b.replace(
+        f"emb-20: {short_hash(b)}", "X"
+    ).replace("emb-20", "Y")  # nothing else of the infotext changed
     assert im_a.getpixel((0, 0)) != im_b.getpixel((0, 0))
+
+
+def test_each_cell_names_its_prompts_and_its_negative_prompts_embeddings(host, webui, processing, tmp_path):
+    """A user's embedding used in one row's prompt and one in the negative prompt stay where the
+    text encoder used them; cells without any embedding get no "TI hashes" at all."""
+    style = user_embedding(webui, "mystyle", fill=0.25)
+    neg = user_embedding(webui, "badhands", fill=-0.25)
+    a = checkpoint(tmp_path, "emb-10", 0.5)
+    host.register_checkpoint("emb-10", a)
+    params = GenParams(negative_prompt="blurry, badhands", steps=4, width=32, height=32)
+    made = host.generate(["a photo of emb-10, mystyle", "a photo of emb-10", "a cat"], [1, 2, 3], params)
+    own = [ti_hashes_of(info) for _im, info in made]
+    assert own == [
+        f"emb-10: {short_hash(a)}, mystyle: {short_hash(style)}, badhands: {short_hash(neg)}",
+        f"emb-10: {short_hash(a)}, badhands: {short_hash(neg)}",
+        f"badhands: {short_hash(neg)}",
+    ]
+    made = host.generate(["a cat", "a dog"], [1, 2], GenParams(steps=4, width=32, height=32))
+    assert [ti_hashes_of(info) for _im, info in made] == [None, None]
+    assert all("TI hashes" not in info for _im, info in made)
 
 
 def test_generate_does_not_reload_the_embeddings(host, webui, db, processing, tmp_path):
@@ -423,3 +470,27 @@ def test_run_sweep_through_the_bridge(host, webui, db, processing, images_mod, t
     assert "emb-10" not in db.word_embeddings
     assert db.word_embeddings["emb-20"] is users and found(webui, "emb-20") == [users]
     assert users.filename == user_path
+
+
+def test_saved_cells_name_their_own_checkpoint_and_the_grid_all(host, webui, processing, tmp_path):
+    """PNG Info of a saved cell (what "Send to txt2img" and uploads read) names only its own
+    checkpoint; the grid's names every checkpoint of the sweep."""
+    from lib_textinv.compare.sweep_plan import PlanCheckpoint, plan_sweep
+    from lib_textinv.compare.sweep_run import run_sweep
+
+    cps = [
+        PlanCheckpoint(
+            token=f"emb-{s}", label=f"{s} steps", path=checkpoint(tmp_path, f"emb-{s}", s / 100), step=s
+        )
+        for s in (10, 20, 30)
+    ]
+    plan = plan_sweep(cps, ["a photo of {}", "a painting, {}"], [7], batch_size=4)
+    result = host.run_job("sweep", lambda progress: run_sweep(plan, host, PARAMS, progress))
+    assert result.done == 6 and [len(p.all_prompts) for p in processing.runs] == [4, 2]
+    hashes = {cp.token: f"{cp.token}: {short_hash(cp.path)}" for cp in cps}
+    for cell in result.cells:
+        with Image.open(cell.path) as im:
+            assert ti_hashes_of(im.info["parameters"]) == hashes[cell.cell.token], cell.path
+    with Image.open(result.grid_path) as grid:
+        listed = ti_hashes_of(grid.info["parameters"]).split(", ")
+    assert sorted(listed) == sorted(hashes.values())

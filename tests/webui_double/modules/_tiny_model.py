@@ -131,12 +131,43 @@ class TextEncoder:
             i += n
         return tokens, out
 
+    def record_ti_hashes(self, hits_per_text):
+        """sd_hijack_clip.py:230-243: every forward pass lists the embeddings it used in "TI hashes",
+        before those an earlier pass of the same generation listed (names without ':' and ',')."""
+        from modules import sd_hijack, shared
+
+        used = {emb.name: emb for hits in hits_per_text for _offset, emb, _n in hits}
+        if not (shared.opts.textual_inversion_add_hashes_to_infotext and used):
+            return
+        hashes = [
+            f"{name.replace(':', '').replace(',', '')}: {emb.shorthash}"
+            for name, emb in used.items()
+            if emb.shorthash
+        ]
+        if hashes:
+            params = sd_hijack.model_hijack.extra_generation_params
+            if params.get("TI hashes"):
+                hashes.append(params["TI hashes"])
+            params["TI hashes"] = ", ".join(hashes)
+
+    def forward_keys(self, texts):
+        """Double only: the forward pass (sd_hijack_clip.py:200-248) as one key per text, naming the
+        prompt and the name, hash and vectors of each embedding put into it (what the conditioning
+        holds), recording "TI hashes" as the real pass does."""
+        hits_per_text = [self.found(text)[1] for text in texts]
+        self.record_ti_hashes(hits_per_text)
+        return [
+            f"{text}|" + ";".join(f"{e.name}:{e.shorthash}:{vec_sum(e.vec):.6f}" for _o, e, _n in hits)
+            for text, hits in zip(texts, hits_per_text, strict=True)
+        ]
+
     def __call__(self, texts):
         """[n, 77, width]: start token, token vectors with embeddings' vectors put in, end padding."""
         import torch
 
         table = self._embedding.get().weight
         rows_all = []
+        self.record_ti_hashes([self.found(text)[1] for text in texts])
         for text in texts:
             tokens, found = self.found(text)
             at = {i: (emb, n) for i, emb, n in found}
@@ -169,6 +200,9 @@ class Conditioner:
 
     def found(self, text):
         return self.embedders[0].found(text)
+
+    def forward_keys(self, texts):
+        return self.embedders[0].forward_keys(texts)
 
 
 class _Posterior:  # ldm DiagonalGaussianDistribution: .mode() is the mean
@@ -207,6 +241,10 @@ class TinyModel:
             self.p_losses = self._p_losses
         self.calls = []  # double only: (method, shapes) of encode_first_stage/p_losses
 
+    def get_learned_conditioning(self, texts):
+        """ldm ddpm.py:662-669: the text encoder's forward pass (here its keys, see forward_keys)."""
+        return self.cond_stage_model.forward_keys(texts)
+
     def _encode_first_stage(self, x):
         """[n, 3, H, W] in [-1, 1] → posterior of [n, 4, H/8, W/8] (a fixed average-pool "VAE")."""
         import torch
@@ -230,3 +268,10 @@ class TinyModel:
         target = a * noise - s * x_start if self.parameterization == "v" else noise
         loss = ((output - target) ** 2).mean()
         return loss, {"val/loss": loss}
+
+
+def vec_sum(vec):
+    """Double only: one number standing for an embedding's vectors (SDXL: a dict of two)."""
+    if isinstance(vec, dict):
+        return sum(float(v.sum()) for v in vec.values())
+    return float(vec.sum())

@@ -11,12 +11,19 @@ Interrupt/"stop generating" checked before each batch (:938-939) while an Interr
 sd_samplers_common.py:272-281); samples and the grid saved unless ``do_not_save_*`` (:1010-1135:
 the grid goes first in ``images`` with ``index_of_first_image = 1`` when "Show grid in gallery"
 is on); infotexts in create_infotext's layout (:705-816) with "TI hashes" of the embeddings the
-prompts used (sd_hijack_clip.py:230-243).
+text encoder put into the batch's negative prompts and prompts, one forward pass per distinct
+prompt (sd_hijack_clip.py:230-243, prompt_parser.py:157-200); the conditioning cache
+(``cached_c``/``cached_uc``, class-wide lists shared by every ``p``, :188-189, :251-252), keyed by
+the prompts and settings but not by the vectors behind a token (``cached_params``, :440-458;
+``get_conds_with_caching``, :460-491), kept across generations while ``persistent_cond_cache`` is
+on (:404-410): on a cache hit the text encoder does not run, so the old vectors are used and no
+"TI hashes" are added (upstream issue #11993).
 
-The "sampler" paints each image one colour from its prompt, seed, settings and the embeddings
-found in the prompt (so a different checkpoint gives a different image); half-sampled images
-are grey. Double only: ``SAMPLE_HOOKS`` (callables run where the sampler runs, e.g. a user
-pressing Interrupt) and ``runs`` (every ``p`` given to ``process_images``).
+The "sampler" paints each image one colour from its conditioning (prompt and the vectors of the
+embeddings in it when it was encoded), negative conditioning, seed and settings (so a different
+checkpoint gives a different image); half-sampled images are grey. Double only: ``SAMPLE_HOOKS``
+(callables run where the sampler runs, e.g. a user pressing Interrupt) and ``runs`` (every ``p``
+given to ``process_images``).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import os
 import random
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from modules import shared
 
@@ -81,6 +88,8 @@ class StableDiffusionProcessing:  # :136-180 (the __init__ fields)
     refiner_switch_at: float = None
     disable_extra_networks: bool = False
     firstpass_image: Any = None
+    cached_uc: ClassVar[list] = [None, None]  # :188-189: class attributes, not fields
+    cached_c: ClassVar[list] = [None, None]
     comments: dict = None
 
     def __post_init__(self):  # :229-249
@@ -96,6 +105,8 @@ class StableDiffusionProcessing:  # :136-180 (the __init__ fields)
         self.all_prompts = self.all_negative_prompts = self.all_seeds = self.all_subseeds = None
         self.prompts = self.negative_prompts = self.seeds = None
         self.c = self.uc = self.sampler = None
+        self.cached_uc = StableDiffusionProcessing.cached_uc  # :251-252
+        self.cached_c = StableDiffusionProcessing.cached_c
         self.closed = False  # double only
 
     @property
@@ -106,10 +117,13 @@ class StableDiffusionProcessing:  # :136-180 (the __init__ fields)
     def sd_model(self, value):
         pass
 
-    def close(self):  # :404-409
+    def close(self):  # :404-410
         self.sampler = None
         self.c = None
         self.uc = None
+        if not shared.opts.persistent_cond_cache:
+            StableDiffusionProcessing.cached_c = [None, None]
+            StableDiffusionProcessing.cached_uc = [None, None]
         self.closed = True  # double only
 
     def setup_prompts(self):  # :418-438 (styles not applied here)
@@ -130,6 +144,47 @@ class StableDiffusionProcessing:  # :136-180 (the __init__ fields)
             )
         self.main_prompt = self.all_prompts[0]
         self.main_negative_prompt = self.all_negative_prompts[0]
+
+    def cached_params(
+        self, required_prompts, steps, extra_network_data, hires_steps=None, use_old_scheduling=False
+    ):
+        """:440-458 (options the double does not model are left out): nothing about the vectors."""
+        return (
+            required_prompts,
+            steps,
+            hires_steps,
+            use_old_scheduling,
+            shared.sd_model.sd_checkpoint_info,
+            extra_network_data,
+            self.width,
+            self.height,
+        )
+
+    def get_conds_with_caching(
+        self, function, required_prompts, steps, caches, extra_network_data, hires_steps=None
+    ):
+        cached_params = self.cached_params(required_prompts, steps, extra_network_data, hires_steps, False)
+        for cache in caches:  # :460-491
+            if cache[0] is not None and cached_params == cache[0]:
+                return cache[1]
+        cache = caches[0]
+        cache[1] = function(shared.sd_model, required_prompts, steps, hires_steps, False)
+        cache[0] = cached_params
+        return cache[1]
+
+    def setup_conds(self):  # :493-503 (the sampler's step multiplier is 1 here)
+        from modules import prompt_parser
+
+        prompts = prompt_parser.SdConditioning(self.prompts, width=self.width, height=self.height)
+        negative_prompts = prompt_parser.SdConditioning(
+            self.negative_prompts, width=self.width, height=self.height, is_negative_prompt=True
+        )
+        self.uc = self.get_conds_with_caching(
+            prompt_parser.get_learned_conditioning, negative_prompts, self.steps, [self.cached_uc], None
+        )
+        self.c = self.get_conds_with_caching(
+            prompt_parser.get_multicond_learned_conditioning, prompts, self.steps, [self.cached_c], None
+        )
 
     def save_samples(self):  # :511-513
         st = shared.state
@@ -157,11 +212,21 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):  # :1165-1181
     hr_prompt: str = ""
     hr_negative_prompt: str = ""
     force_task_id: str = None
+    cached_hr_uc: ClassVar[list] = [None, None]  # :1183-1184
+    cached_hr_c: ClassVar[list] = [None, None]
+
+    def __post_init__(self):  # :1201-1211 (the old hires behaviour is not modelled)
+        super().__post_init__()
+        self.cached_hr_uc = StableDiffusionProcessingTxt2Img.cached_hr_uc
+        self.cached_hr_c = StableDiffusionProcessingTxt2Img.cached_hr_c
 
     def close(self):  # :1466-1472
         super().close()
         self.hr_c = None
         self.hr_uc = None
+        if not shared.opts.persistent_cond_cache:
+            StableDiffusionProcessingTxt2Img.cached_hr_uc = [None, None]
+            StableDiffusionProcessingTxt2Img.cached_hr_c = [None, None]
 
 
 def txt2img_class_before_1_9():
@@ -179,6 +244,9 @@ def txt2img_class_before_1_9():
             "__post_init__": StableDiffusionProcessing.__post_init__,
             "close": _close_before_1_9,
             "setup_prompts": StableDiffusionProcessing.setup_prompts,
+            "cached_params": StableDiffusionProcessing.cached_params,
+            "get_conds_with_caching": StableDiffusionProcessing.get_conds_with_caching,
+            "setup_conds": StableDiffusionProcessing.setup_conds,
             "save_samples": StableDiffusionProcessing.save_samples,
         },
         repr=False,
@@ -337,8 +405,9 @@ def process_images_inner(p):  # :863-1150
         p.subseeds = p.all_subseeds[n * bs : (n + 1) * bs]
         if len(p.prompts) == 0:
             break
-        batch = _sample(p, m)
+        p.setup_conds()  # :966-968
         p.extra_generation_params.update(sd_hijack.model_hijack.extra_generation_params)
+        batch = _sample(p)
         state.nextjob()
 
         def infotext(index=0, use_main_prompt=False):
@@ -405,38 +474,19 @@ def process_images_inner(p):  # :863-1150
     )
 
 
-def _sample(p, m):
-    """Stands in for setup_conds + sample + decode (:948-1000): the text encoder finds the
-    embeddings in each prompt (and records their hashes), hooks run where sampling would, and an
-    Interrupt or Skip during sampling gives grey (half-sampled) images instead of none."""
-    from modules import sd_hijack
+def _sample(p):
+    """Stands in for sample + decode (:975-1000): hooks run where sampling would, each image's colour
+    comes from its conditioning (p.c, p.uc), seed and settings, and an Interrupt or Skip during
+    sampling gives grey (half-sampled) images instead of none."""
     from PIL import Image
 
-    used = {}
-    keys = []
-    for prompt, negative, seed in zip(p.prompts, p.negative_prompts, p.seeds, strict=True):
-        _tokens, found = m.cond_stage_model.found(prompt)
-        for _offset, emb, _n in found:
-            used[emb.name] = emb
-        names = ";".join(f"{e.name}:{e.shorthash}:{float(_vec_sum(e.vec)):.6f}" for _o, e, _n in found)
-        keys.append(f"{prompt}|{negative}|{seed}|{p.steps}|{p.cfg_scale}|{p.sampler_name}|{names}")
-    if shared.opts.textual_inversion_add_hashes_to_infotext and used:  # sd_hijack_clip.py:230-243
-        clean = {name.replace(":", "").replace(",", ""): e for name, e in used.items()}
-        hashes = [f"{name}: {e.shorthash}" for name, e in clean.items() if e.shorthash]
-        if hashes:
-            sd_hijack.model_hijack.extra_generation_params["TI hashes"] = ", ".join(hashes)
     for hook in SAMPLE_HOOKS:
         hook(p)
     half = shared.state.interrupted or shared.state.skipped
     out = []
-    for key in keys:
-        c = zlib.crc32(key.encode())
-        colour = (128, 128, 128) if half else (c & 255, (c >> 8) & 255, (c >> 16) & 255)
+    for c, uc, seed in zip(p.c, p.uc, p.seeds, strict=True):
+        key = f"{c}|{uc}|{seed}|{p.steps}|{p.cfg_scale}|{p.sampler_name}"
+        crc = zlib.crc32(key.encode())
+        colour = (128, 128, 128) if half else (crc & 255, (crc >> 8) & 255, (crc >> 16) & 255)
         out.append(Image.new("RGB", (p.width, p.height), colour))
     return out
-
-
-def _vec_sum(vec):
-    if isinstance(vec, dict):
-        return sum(float(v.sum()) for v in vec.values())
-    return float(vec.sum())
