@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib_textinv.kit.host import EmbeddingInfo, Unavailable
+from lib_textinv.webui import cond_cache
 from lib_textinv.webui.facts import loaded_model
 
 
@@ -50,14 +51,18 @@ def create_embedding(name: str, nvpt: int, init_text: str, overwrite: bool) -> s
     init_text last. The caller holds the queue lock (embedding/create.py runs it in run_job)."""
     from modules.textual_inversion import textual_inversion as ti
 
-    return ti.create_embedding(name, int(nvpt), bool(overwrite), init_text=init_text)
+    path = ti.create_embedding(name, int(nvpt), bool(overwrite), init_text=init_text)
+    cond_cache.forget()  # an overwritten token must not keep its old conditioning
+    return path
 
 
 def reload_embeddings(force: bool = True) -> None:
-    """A reload clears hand-registered entries: never call it during a sweep."""
+    """A reload clears hand-registered entries: never call it during a sweep. Files may hold new
+    vectors under old names now, so the cached conditioning goes too."""
     db = embedding_db()
     if db is not None:
         db.load_textual_inversion_embeddings(force_reload=force)
+    cond_cache.forget()
 
 
 def count_tokens(text: str) -> int:

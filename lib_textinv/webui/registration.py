@@ -1,5 +1,6 @@
 """A sweep's checkpoints registered in memory under their own tokens, hiding (and afterwards
-restoring) a user's embedding of the same name. Nothing is written to the embeddings folder
+restoring) a user's embedding of the same name. Nothing is written to the embeddings folder.
+Each change forgets the webui's cached conditioning, which does not know what a token stands for
 (docs/webui-contract.md §10 embedding database, §16 checkpoints side by side)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from modules import shared
 
+from lib_textinv.webui import cond_cache
 from lib_textinv.webui.embeddings import embedding_db
 
 
@@ -36,6 +38,7 @@ class SweepRegistry:
             self._shadowed[token] = db.word_embeddings[token]
         db.register_embedding_by_name(emb, shared.sd_model, token)
         self._ours.add(token)
+        cond_cache.forget()  # the token may have stood for other vectors in the last generation
 
     def is_registered(self, token: str, path: str) -> bool:
         """Whether ``token`` is still our entry for ``path``: an Extra Networks refresh reloads the
@@ -52,3 +55,4 @@ class SweepRegistry:
         previous = self._shadowed.pop(token, None)
         if previous is not None:
             db.register_embedding_by_name(previous, shared.sd_model, token)
+        cond_cache.forget()
