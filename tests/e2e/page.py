@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS_ENV = "TEXTINV_SCREENSHOTS"  # keep this run's pictures there (e.g. to refresh the README's)
 CHROMIUM = os.environ.get("TEXTINV_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -59,14 +61,24 @@ class TabPage:
     def wait_textarea(self, elem: str, js_test: str, timeout: int = 60_000) -> str:
         return self.wait_value(f"#{elem} textarea", js_test, timeout)
 
-    def screenshot(self, name: str) -> None:
-        """Full-page picture ``<name>.png`` into artifacts/screenshots/ (the README's come from here)."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    def screenshot(self, name: str) -> Path:
+        """Full-page picture ``<name>.png`` in this run's own folder (nothing shared is overwritten)
+        or in ``$TEXTINV_SCREENSHOTS``; returns its path."""
+        path = screenshots_dir() / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
 
     def our_errors(self) -> list[str]:
         """Uncaught errors raised by our scripts (message or stack names textinv)."""
         return [e for e in self.errors if "textinv" in e.lower()]
+
+
+@lru_cache(maxsize=1)
+def screenshots_dir() -> Path:
+    chosen = os.environ.get(SCREENSHOTS_ENV, "").strip()
+    folder = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="textinv-e2e-screenshots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @contextmanager
