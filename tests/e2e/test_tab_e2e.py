@@ -30,3 +30,21 @@ def test_tab_is_in_the_webui_page(webui_url):
         tab.root.locator(".textinv-status").get_by_text("Model:").wait_for(timeout=30_000)
         tab.screenshot("webui-tab")
         assert not tab.our_errors(), tab.errors
+
+
+def test_every_section_of_the_tab_loaded(client):
+    """The webui's page config carries every component of our tab: none may be the "failed to
+    load" notice a section shows when its build raised, and all six sections must be there."""
+    r = client.get("/config")
+    assert r.status_code == 200, r.text
+    components = r.json()["components"]
+    failed = [
+        c["props"]["value"]
+        for c in components
+        if isinstance(c.get("props", {}).get("value"), str)
+        and "This section failed to load" in c["props"]["value"]
+    ]
+    assert failed == []
+    ids = {c.get("props", {}).get("elem_id") for c in components}
+    for key in ("dataset", "crop", "captions", "embedding", "train", "compare"):
+        assert f"textinv-section-{key}" in ids, key
