@@ -15,12 +15,16 @@ textual_inversion.py:157-192), so the tutorial's ``charcoalstyle-500`` is simply
   "TI hashes";
 * the vectors must fit the loaded model (width), and unsafe pickles are refused before copying;
 * afterwards the host force-reloads the embedding database (an overwrite in place does not
-  change the folder mtime, docs/webui-contract.md §10 "Embedding database") — under the queue
-  lock, which is the bridge's job.
+  change the folder mtime, docs/webui-contract.md §10 "Embedding database"; the bridge also drops
+  the webui's cached conditioning, §16);
+* a trigger whose tokens begin another loaded embedding's, or the other way round
+  (``charcoalstyle-50`` / ``charcoalstyle-500``: CLIP splits digits), is promoted with a warning
+  and a suggested name that clashes with nothing (``kit.token_prefix``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import os
@@ -39,6 +43,7 @@ from lib_textinv.kit.embedding_file import (
 )
 from lib_textinv.kit.files import atomic_open
 from lib_textinv.kit.host import Host
+from lib_textinv.kit.token_prefix import check_trigger
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +77,14 @@ class PromoteResult:
     overwritten: bool
     text_to_type: str
     optimizer_copied: bool = False
+    warning: str = ""  # a token-prefix clash with a loaded embedding ("" when none)
+    suggested_trigger: str | None = None  # a name that clashes with none of them
 
     @property
     def message(self) -> str:
         verb = "replaced" if self.overwritten else "saved"
-        return f"{verb} {self.path}; type this in txt2img: {self.text_to_type}"
+        text = f"{verb} {self.path}; type this in txt2img: {self.text_to_type}"
+        return text + (f"\n⚠ {self.warning}" if self.warning else "")
 
 
 def validate_trigger(name: str) -> str:
@@ -209,7 +217,7 @@ def promote_checkpoint(
         raise PromoteError(
             "no embeddings folder known (standalone mode): run the tab inside the webui", Refusal.NO_FOLDER
         )
-    return promote(
+    result = promote(
         host,
         checkpoint.path,
         emb_dir,
@@ -218,3 +226,12 @@ def promote_checkpoint(
         expected_width=host.model_facts().embedding_width,
         sample_prompt=sample_prompt,
     )
+    return with_prefix_check(host, result)
+
+
+def with_prefix_check(host: Host, result: PromoteResult) -> PromoteResult:
+    """``result`` with a warning when its trigger and a loaded embedding are token prefixes of
+    each other (the database was just reloaded, so the new trigger is among them)."""
+    loaded = [e.name for e in host.embeddings() if e.loaded]
+    check = check_trigger(result.token, loaded)
+    return dataclasses.replace(result, warning=check.warning, suggested_trigger=check.suggestion)

@@ -153,4 +153,6 @@ def add_routes(router: APIRouter, host: Host) -> None:
             "overwritten": res.overwritten,
             "text_to_type": res.text_to_type,
             "optimizer_copied": res.optimizer_copied,
+            "warning": res.warning,
+            "suggested_trigger": res.suggested_trigger,
         }

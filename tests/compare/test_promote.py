@@ -158,3 +158,52 @@ def test_the_preconditions_tab_and_api_share(env, tmp_path, checksums):
     res = promote_checkpoint(host, good, sample_prompt="{} at dusk")
     assert res.token == "charcoalstyle-250" and res.text_to_type == "charcoalstyle-250 at dusk"
     assert host.reloads == [True]
+
+
+class FolderHost(FakeSweepHost):
+    """A host whose loaded embeddings are the files of its embeddings folder, as after the forced
+    reload every promotion ends with."""
+
+    def __init__(self, out, emb_dir):
+        super().__init__(out)
+        self.emb_dir = emb_dir
+
+    def paths(self):
+        from lib_textinv.kit.host import HostPaths
+
+        return HostPaths(embeddings_dir=str(self.emb_dir))
+
+    def model_facts(self):
+        from lib_textinv.kit.host import ModelFacts
+
+        return ModelFacts(loaded=True, embedding_width=768)
+
+    def embeddings(self):
+        from lib_textinv.kit.host import EmbeddingInfo
+
+        return [EmbeddingInfo(p.stem, str(p), 2, 768) for p in sorted(self.emb_dir.glob("*.pt"))]
+
+
+def test_promote_warns_of_a_token_prefix_clash_and_suggests_a_name(env, tmp_path):
+    """CLIP splits digits: ``painter-50`` begins ``painter-500``. The promotion is done, the answer
+    says which loaded embedding clashes and offers a name that clashes with none."""
+    src, emb_dir = env
+    write_pt(emb_dir / "painter-50.pt", torch.randn(2, 768), name="painter-50")
+    host = FolderHost(tmp_path / "out", emb_dir)
+    run = find_runs(src.parents[3], "charcoalstyle", 768, embeddings_dir=emb_dir)[0]
+    res = promote_checkpoint(host, run.by_step(500), "painter-500")
+    assert (emb_dir / "painter-500.pt").is_file()
+    assert "'painter-50' is a token prefix of 'painter-500'" in res.warning
+    assert 'stray "0"' in res.warning and res.suggested_trigger == "painter-s500"
+    assert res.message.endswith(res.warning) and "'painter-s500'" in res.message
+    # the other way round: the new trigger begins a loaded one
+    res = promote_checkpoint(host, run.by_step(250), "painter-5")
+    assert "'painter-5' is a token prefix of 'painter-50'" in res.warning
+    assert "'painter-5' is a token prefix of 'painter-500'" in res.warning
+    assert res.suggested_trigger == "painter-s5"
+    # the final embedding "charcoalstyle" begins every "charcoalstyle-<N>"
+    res = promote_checkpoint(host, run.by_step(250))
+    assert "'charcoalstyle' is a token prefix of 'charcoalstyle-250'" in res.warning
+    assert res.suggested_trigger == "charcoalstyles-250"
+    res = promote_checkpoint(host, run.by_step(500), "inkwash")
+    assert res.warning == "" and res.suggested_trigger is None and "⚠" not in res.message

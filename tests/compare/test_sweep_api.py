@@ -133,3 +133,21 @@ def test_promote_route_without_an_embeddings_folder(host):
     nf = NoFolder(host.log.parent)
     r = api_client(nf).post("/textinv/v1/promote", json={"name": "cs", "step": 10})
     assert r.status_code == 503 and "embeddings folder" in r.json()["detail"]
+
+
+def test_promote_answers_a_token_clash_with_a_warning_and_a_name(host):
+    from tests.compare.test_promote import FolderHost
+
+    class Loaded(WebuiLikeHost):
+        embeddings = FolderHost.embeddings  # the files of the folder, as after the forced reload
+
+    h = Loaded(host.log.parent)
+    write_pt(h.emb_dir / "cs-1.pt", torch.randn(2, 768), name="cs-1")
+    r = api_client(h).post("/textinv/v1/promote", json={"name": "cs", "step": 10, "trigger": "cs-10"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "'cs-1' is a token prefix of 'cs-10'" in body["warning"]
+    assert "'cs' is a token prefix of 'cs-10'" in body["warning"]
+    assert body["suggested_trigger"] == "css-10"
+    r = api_client(h).post("/textinv/v1/promote", json={"name": "cs", "step": 10, "trigger": "quill"})
+    assert r.status_code == 200 and (r.json()["warning"], r.json()["suggested_trigger"]) == ("", None)

@@ -188,3 +188,18 @@ def test_interrupt_stops_inside_the_sampler_and_keeps_the_cells(tmp_path, checks
     assert rec.interrupted and len(rec.cells) == 4
     assert len(host.calls) == 2 and host.db == {}
     assert not longwork.is_running(SWEEP_KEY)
+
+
+def test_promote_handler_shows_a_token_clash_and_the_suggested_name(host):
+    from tests.compare.test_promote import FolderHost
+
+    class Loaded(WebuiLikeHost):
+        embeddings = FolderHost.embeddings  # the files of the folder, as after the forced reload
+
+    h = Loaded(host.log.parent)
+    write_pt(h.emb_dir / "cs-100.pt", torch.randn(2, 768), name="cs-100")
+    folder = on_find_runs("cs", host=h)[1]
+    text, msg = on_promote(folder, "cs-10", "", False, "", host=h)
+    assert text == "drawing of a cat, cs-10" and (h.emb_dir / "cs-10.pt").is_file()
+    assert "⚠ Token clash" in msg and "'cs-10' is a token prefix of 'cs-100'" in msg
+    assert "'css-10'" in msg  # "cs" (the final embedding) begins every "cs-…" name
