@@ -229,3 +229,19 @@ def test_crop_copy_is_cancellable(tmp_path):
     write_photos(src, ("astronaut", "rocket", "coffee"), fmt="PNG", size=(80, 64))
     with pytest.raises(Cancelled):
         crop_copy_to_size(src, 64, 64, RecordingProgress(cancel_after=1))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "key"),
+    [
+        ("data_root", "x" * 300, "dataset"),
+        ("log_directory", "\x00/logs", "log"),
+        ("log_directory", "y" * 300, "log"),
+    ],
+)
+def test_paths_that_are_no_paths_are_errors_not_crashes(tmp_path, field, value, key):
+    """A NUL byte or a name longer than the file system allows, typed into the form."""
+    host, args = make_setup(tmp_path)
+    setattr(args, field, value)
+    rep = run_preflight(host, args, now=FIXED_NOW)
+    assert key in keys(rep, "error"), rep.to_markdown()
