@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from lib_textinv.compare.checkpoints import TrainingRun, find_runs, names_with_runs, run_from_folder
+from lib_textinv.compare.checkpoints import (
+    TrainingRun,
+    checked_run_folder,
+    find_runs,
+    names_with_runs,
+    run_from_folder,
+)
 from lib_textinv.compare.promote import PromoteError, promote_checkpoint
 from lib_textinv.compare.sweep_plan import (
     DEFAULT_BATCH_SIZE,
@@ -37,6 +43,7 @@ from lib_textinv.compare.sweep_plan import (
 from lib_textinv.compare.sweep_record import run_key
 from lib_textinv.compare.sweep_run import SWEEP_KEY, GenParams, plan_checkpoints, start_sweep
 from lib_textinv.kit import longwork
+from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.jobs import Job
 from lib_textinv.kit.tab_context import TabContext
@@ -89,10 +96,12 @@ def txt2img_defaults(host: Host) -> dict[str, Any]:
 
 
 def _run(host: Host, run_folder: str) -> TrainingRun:
+    """The run in the folder the form names; ``ValueError`` (no folder, a relative one, no run
+    there) or ``Forbidden`` (outside the allowed folders of a webui reachable from other machines)."""
     if not (run_folder or "").strip():
         raise ValueError("choose a training run first")
     paths, width = host.paths(), host.model_facts().embedding_width
-    return run_from_folder(run_folder.strip(), width, paths.embeddings_dir)
+    return run_from_folder(checked_run_folder(host, run_folder), width, paths.embeddings_dir)
 
 
 # -- handlers: runs and checkpoints ------------------------------------------------------------------
@@ -125,7 +134,7 @@ def on_pick_run(run_folder: str, *, host: Host) -> tuple[list[list[Any]], dict, 
 
     try:
         run = _run(host, run_folder)
-    except ValueError as e:
+    except (ValueError, Forbidden) as e:
         return [], gr.update(choices=[], value=None), str(e)
     rows = [
         [c.token, c.step, c.stored_step, c.n_vectors, c.width, str(c.path), c.error or "ok"]
@@ -149,7 +158,7 @@ def on_choose(
     """(JSON of the chosen checkpoints, status)."""
     try:
         _chosen_run, cps = chosen_checkpoints(host, run_folder, mode, every, steps_text, include_final)
-    except (ValueError, PlanError) as e:
+    except (ValueError, PlanError, Forbidden) as e:
         return "[]", str(e)
     return _checkpoints_json(cps), f"{len(cps)} checkpoint(s): " + ", ".join(c.token for c in cps)
 
@@ -220,7 +229,7 @@ def on_generate(
             height=int(height),
         )
         job = start_sweep(host, plan, params)
-    except (ValueError, PlanError, longwork.Busy) as e:
+    except (ValueError, PlanError, Forbidden, longwork.Busy) as e:
         yield str(e), None, [], "[]", "", sweeps
         return
     head, cps_json = _cost_line(plan, params.steps), _checkpoints_json(plan.checkpoints)
@@ -285,7 +294,7 @@ def on_promote(
             overwrite=bool(overwrite),
             sample_prompt=parse_prompts(prompts_text)[0],
         )
-    except (ValueError, PromoteError) as e:
+    except (ValueError, PromoteError, Forbidden) as e:
         return "", str(e)
     return res.text_to_type, res.message
 

@@ -17,6 +17,7 @@ from lib_textinv.compare.sweep_record import SweepRecord, SweepRecordError, Swee
 from lib_textinv.kit import longwork
 from lib_textinv.kit.api_models import Field, Model, field_check
 from lib_textinv.kit.files import is_same_or_inside
+from lib_textinv.kit.folder_guard import BadFolder, checked_folder
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.progress import Progress
 from lib_textinv.scores import scoring
@@ -58,15 +59,20 @@ class ScoreRequest(Model):
 
 
 def _sweep_of(req: ScoreRequest, host: Host) -> SweepRecord | None:
-    """The record ``req.sweep`` names, checked to lie in the webui's output folders."""
+    """The record ``req.sweep`` names: an absolute path (400), one the host allows (``Forbidden``:
+    403), inside the webui's output folders (400)."""
     if not req.sweep:
         return None
+    try:
+        sweep = checked_folder(req.sweep, host.file_access(), "sweep")
+    except BadFolder as e:
+        raise HTTPException(400, detail=str(e)) from e
     paths = host.paths()
     roots = [r for r in (paths.outdir_grids, paths.outdir_samples) if r]
-    if not any(is_same_or_inside(req.sweep, r) for r in roots):
+    if not any(is_same_or_inside(sweep, r) for r in roots):
         raise HTTPException(400, detail=f"sweep {req.sweep} is not inside the webui's output folders")
     try:
-        return read_record(req.sweep)
+        return read_record(sweep)
     except SweepRecordMissing as e:
         raise HTTPException(404, detail=str(e)) from e
     except SweepRecordError as e:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from lib_textinv.compare.checkpoints import run_from_folder
+from lib_textinv.compare.checkpoints import checked_run_folder, run_from_folder
 from lib_textinv.compare.promote import promote_checkpoint
 from lib_textinv.compare.section import CompareView
 from lib_textinv.compare.sweep_record import SweepRecord, SweepRecordError, read_record, run_key
 from lib_textinv.kit import longwork
+from lib_textinv.kit.folder_guard import Forbidden, checked_folder
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Cancelled, Progress
 from lib_textinv.kit.tab_context import TabContext
@@ -43,8 +44,9 @@ from lib_textinv.scores.scoring import SCORES_KEY, ScoreReport
 
 logger = logging.getLogger(__name__)
 
-# What a long action may end with that the user reads as a status, not a crash.
-EXPECTED = (ValueError, Unavailable, longwork.Busy)
+# What a long action may end with that the user reads as a status, not a crash (a folder given
+# as a relative path is a ValueError; one outside the allowed folders is Forbidden).
+EXPECTED = (ValueError, Unavailable, longwork.Busy, Forbidden)
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -52,6 +54,15 @@ EXPECTED = (ValueError, Unavailable, longwork.Busy)
 
 def _run_folder(run_folder: str, fallback: str = "") -> str:
     return (run_folder or "").strip() or (fallback or "").strip()
+
+
+def allowed_folders(host: Host, run_folder: str, training_folder: str) -> tuple[str, str | None]:
+    """(run folder, training images folder or None) as absolute paths the host allows; raises
+    ``ValueError`` (a relative path) or ``Forbidden`` (outside the allowed folders)."""
+    run = str(checked_run_folder(host, run_folder))
+    text = (training_folder or "").strip()
+    training = str(checked_folder(text, host.file_access(), "training images folder")) if text else None
+    return run, training
 
 
 def on_prescore(
@@ -62,8 +73,8 @@ def on_prescore(
     folder = _run_folder(run_folder, fallback_folder)
     if not folder:
         return loss_chart(None), "", "Pick a training run first.", None
-    training = (training_folder or "").strip() or None
     try:
+        folder, training = allowed_folders(host, folder, training_folder)
         result = longwork.run(
             host,
             SCORES_KEY,
@@ -152,7 +163,10 @@ def on_score(
     folder = _run_folder(run_folder, fallback_folder)
     if not folder:
         return _empty(loss_state, "Pick a training run first.")
-    training = (training_folder or "").strip() or None
+    try:
+        folder, training = allowed_folders(host, folder, training_folder)
+    except (ValueError, Forbidden) as e:
+        return _empty(loss_state, f"Scores not done: {e}")
     record, notes = _sweep(sweeps, folder)
 
     def work(p: Progress) -> ScoreReport:
