@@ -65,3 +65,23 @@ def write_photos(
         im.save(p, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
         out.append(p)
     return out
+
+
+# Compressions Pillow writes through libtiff (its decoder is the one that owns a file descriptor).
+TIFF_COMPRESSIONS = ("tiff_lzw", "tiff_adobe_deflate", "jpeg")
+
+
+def write_compressed_tiff_mix(folder: Path, side: int = 192) -> list[Path]:
+    """Compressed TIFFs (LZW, deflate, JPEG-in-TIFF) beside PNGs and JPEGs of other photos."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, name in enumerate(COLOUR):
+        im = photo(name).resize((side, side), Image.LANCZOS)
+        for compression in TIFF_COMPRESSIONS:
+            p = folder / f"{name}-{compression}.tif"
+            im.save(p, "TIFF", compression=compression)
+            out.append(p)
+        p = folder / f"{name}.{'png' if i % 2 else 'jpg'}"
+        im.save(p, "PNG" if i % 2 else "JPEG")
+        out.append(p)
+    return out

@@ -26,8 +26,9 @@ from PIL import Image
 
 from lib_textinv.crop import box as crop_box
 from lib_textinv.crop.box import Box
+from lib_textinv.dataset.reading import load_rgb
 from lib_textinv.dataset.upright import oriented_size
-from lib_textinv.kit.images import Background, load_rgb
+from lib_textinv.kit.images import Background
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from PIL import Image
 from lib_textinv.crop import box as crop_box
 from lib_textinv.crop.box import Box
 from lib_textinv.crop.upscalers import LOCAL_UPSCALER, LanczosUpscaler
+from lib_textinv.dataset.reading import load_rgb, open_image
 from lib_textinv.kit.host import Upscaling
-from lib_textinv.kit.images import Background, load_rgb, open_guarded
+from lib_textinv.kit.images import Background
 
 
 def draft_for(box: Box, target: tuple[int, int], stored_size: tuple[int, int]) -> tuple[int, int] | None:
@@ -39,7 +40,7 @@ def crop_to_target(
     upscale_lock: threading.Lock | None = None,
 ) -> tuple[Image.Image, bool]:
     """The cropped, resized RGB image of exactly ``target`` size, and whether it was upscaled."""
-    with open_guarded(path) as im:
+    with open_image(path) as im:
         stored = im.size
     image = load_rgb(path, background=background, draft=draft_for(box, target, stored))
     sx, sy = image.width / full_size[0], image.height / full_size[1]

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lib_textinv.dataset.reading import identify, load_rgb, read_image_bytes
 from lib_textinv.dataset.upright import upright_size
 from lib_textinv.kit.images import (
-    ACCEPTED_FORMATS,
     DEFAULT_MAX_PIXELS,
     WHITE,
     Background,
@@ -194,25 +194,6 @@ def _decode_error(e: BaseException) -> tuple[str, str]:
     return "corrupt", f"corrupt: the image data cannot be decoded ({msg})"
 
 
-def _header_size(path: Path) -> tuple[int, int] | None:
-    """Dimensions from the header alone, bypassing PIL's own bomb check (which hides them)."""
-    from PIL import Image
-
-    Image.init()
-    with open(path, "rb") as f:
-        prefix = f.read(16)
-    for fmt in ACCEPTED_FORMATS:
-        factory, accept = Image.OPEN[fmt]
-        if accept and not accept(prefix):
-            continue
-        try:
-            with factory(str(path)) as im:
-                return im.size
-        except (OSError, SyntaxError, ValueError):
-            continue
-    return None
-
-
 def _dhash(im) -> int:
     """Difference hash: 64 bits from a 9×8 grey thumbnail; robust to re-encoding and resizing."""
     from PIL import Image
@@ -227,44 +208,34 @@ def _dhash(im) -> int:
     return bits
 
 
-def _read_head(path: Path, rep: FileReport) -> bytes | None:
-    """The file's first bytes (to name what a non-image is), or None with the reason recorded."""
+def _read_file(path: Path, rep: FileReport) -> bytes | None:
+    """The whole file (decoded from memory: ``dataset.reading``), or None with the reason recorded."""
     try:
-        rep.size_bytes = path.stat().st_size
-        if rep.size_bytes == 0:
-            rep.add("empty", REFUSED, "zero bytes: the file is empty")
-            return None
-        with open(path, "rb") as f:
-            return f.read(64)
+        data = read_image_bytes(path)
     except FileNotFoundError:
         rep.add("missing", REFUSED, "cannot be read: the file does not exist (broken link?)")
+        return None
     except PermissionError:
         rep.add("unreadable", REFUSED, "cannot be read: permission denied")
+        return None
     except OSError as e:
         rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
-    return None
+        return None
+    rep.size_bytes = len(data)
+    if not data:
+        rep.add("empty", REFUSED, "zero bytes: the file is empty")
+        return None
+    return data
 
 
-def _open(path: Path, head: bytes, rep: FileReport):
+def _open(data: bytes, rep: FileReport):
     """The opened (not yet decoded) image, or None with the reason recorded."""
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PIL's DecompressionBombWarning: our own limit follows
-            return Image.open(path, formats=ACCEPTED_FORMATS)
-    except Image.DecompressionBombError:
-        size = _header_size(path)
-        dims = f"{size[0]}×{size[1]} ({size[0] * size[1] / 1e6:.0f} MP)" if size else "the picture"
-        rep.add(
-            "too_large",
-            REFUSED,
-            f"{dims} is above the pixel limit: refused without decoding (decompression-bomb guard)",
-        )
+        return identify(data)
     except UnidentifiedImageError:
-        what = _sniff(head)
+        what = _sniff(data[:64])
         if what in ("a PNG", "a JPEG", "a GIF"):  # right signature, unreadable header
             word = "truncated" if rep.size_bytes < 1024 else "corrupt"
             msg = f"{word}: starts like {what} ({rep.size_bytes} bytes) but its header cannot be read"
@@ -338,10 +309,10 @@ def _decode(im, rep: FileReport, opts: ScanOptions) -> tuple[str, int] | None:
 def scan_file(path: Path, opts: ScanOptions) -> FileReport:
     """Inspect one file; every failure becomes a Problem, nothing is raised."""
     rep = FileReport(name=path.name, path=str(path))
-    head = _read_head(path, rep)
-    if head is None:
+    data = _read_file(path, rep)
+    if data is None:
         return rep
-    im = _open(path, head, rep)
+    im = _open(data, rep)
     if im is None:
         return rep
     with im:
@@ -349,13 +320,16 @@ def scan_file(path: Path, opts: ScanOptions) -> FileReport:
         if decoded is None:
             return rep
         rep.dhash = _dhash(im)
+        transparent = "transparency" in im.info
     mode, orientation = decoded
-    _conversion_notes(rep, mode, orientation, opts)
+    _conversion_notes(rep, mode, orientation, transparent, opts)
     _size_notes(rep, upright_size((rep.width, rep.height), orientation), opts)
     return rep
 
 
-def _conversion_notes(rep: FileReport, mode: str, orientation: int, opts: ScanOptions) -> None:
+def _conversion_notes(
+    rep: FileReport, mode: str, orientation: int, transparent: bool, opts: ScanOptions
+) -> None:
     if orientation not in (1, 0):
         rep.add(
             "exif_rotation", WARNING, f"EXIF orientation {orientation}: the picture will be rotated upright"
@@ -369,7 +343,7 @@ def _conversion_notes(rep: FileReport, mode: str, orientation: int, opts: ScanOp
     if mode == "P":
         rep.add("palette", WARNING, "palette colours: converted to RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode == "P" and rep.format in ("PNG", "GIF") and _has_transparency(rep.path)
+        mode == "P" and rep.format in ("PNG", "GIF") and transparent
     ):
         bg = opts.background
         rep.add("alpha", WARNING, f"has transparency: composited on #{bg.r:02x}{bg.g:02x}{bg.b:02x}")
@@ -377,13 +351,6 @@ def _conversion_notes(rep: FileReport, mode: str, orientation: int, opts: ScanOp
         rep.add("greyscale", WARNING, "greyscale: converted to RGB (training sees a grey picture)")
     if rep.frames > 1:
         rep.add("animated", WARNING, f"animated ({rep.frames} frames): the first frame is used")
-
-
-def _has_transparency(path: str) -> bool:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return "transparency" in im.info
 
 
 def _size_notes(rep: FileReport, size: tuple[int, int], opts: ScanOptions) -> None:
@@ -465,7 +432,7 @@ def scan_folder(
 
 def thumbnail(path: str | os.PathLike, size: int = 160, background: Background = WHITE):
     """A small RGB preview for the gallery (draft-decoded); None when the file cannot be shown."""
-    from lib_textinv.kit.images import ImageRefused, load_rgb
+    from lib_textinv.kit.images import ImageRefused
 
     try:
         im = load_rgb(path, background=background, draft=(size, size))
