@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lib_textinv.dataset.fingerprint import fingerprint
 from lib_textinv.dataset.reading import identify, load_rgb, read_image_bytes
 from lib_textinv.dataset.upright import upright_size
 from lib_textinv.kit.images import (
@@ -28,7 +29,6 @@ from lib_textinv.kit.progress import Progress
 logger = logging.getLogger(__name__)
 
 OK, WARNING, REFUSED = "ok", "warning", "refused"
-HASH_SIZE = 8  # dHash 8×8 = 64 bits
 NEAR_DUPLICATE_BITS = 6  # ≤ 6 of 64 bits differ → the same picture (re-encoded, resized, tweaked)
 
 
@@ -194,20 +194,6 @@ def _decode_error(e: BaseException) -> tuple[str, str]:
     return "corrupt", f"corrupt: the image data cannot be decoded ({msg})"
 
 
-def _dhash(im) -> int:
-    """Difference hash: 64 bits from a 9×8 grey thumbnail; robust to re-encoding and resizing."""
-    from PIL import Image
-
-    g = im.convert("L").resize((HASH_SIZE + 1, HASH_SIZE), Image.BILINEAR)
-    px = list(g.getdata())
-    bits = 0
-    for y in range(HASH_SIZE):
-        row = px[y * (HASH_SIZE + 1) : (y + 1) * (HASH_SIZE + 1)]
-        for x in range(HASH_SIZE):
-            bits = (bits << 1) | (1 if row[x] > row[x + 1] else 0)
-    return bits
-
-
 def _read_file(path: Path, rep: FileReport) -> bytes | None:
     """The whole file (decoded from memory: ``dataset.reading``), or None with the reason recorded."""
     try:
@@ -319,7 +305,7 @@ def scan_file(path: Path, opts: ScanOptions) -> FileReport:
         decoded = _decode(im, rep, opts)
         if decoded is None:
             return rep
-        rep.dhash = _dhash(im)
+        rep.dhash = fingerprint(im, opts.background)
         transparent = "transparency" in im.info
     mode, orientation = decoded
     _conversion_notes(rep, mode, orientation, transparent, opts)
