@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from lib_textinv.captions import files as capfiles
 from lib_textinv.dataset.reading import load_rgb
+from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.kit.files import resolve_existing_dir
 from lib_textinv.kit.host import CaptionModel, Host
@@ -78,8 +79,8 @@ class CaptionRun:
 def _load(path: Path) -> Loaded:
     try:
         return path, load_rgb(path, draft=DECODE_AT_LEAST), None
-    except (ImageRefused, OSError, ValueError) as e:  # broken/refused file: reported, batch goes on
-        return path, None, f"cannot read the image: {e}"
+    except (ImageRefused, OSError, ValueError, SyntaxError, EOFError) as e:  # reported, batch goes on
+        return path, None, reason_for(e, path).message
 
 
 def _load_batch(paths: list[Path]) -> list[Loaded]:

@@ -23,6 +23,7 @@ from lib_textinv.crop.plan import (
     plan_entries,
 )
 from lib_textinv.crop.sidecar import CropEntry
+from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.kit import files as fsio
 from lib_textinv.kit.progress import Progress
@@ -73,7 +74,7 @@ def _propose(
     try:
         a = analyse_file(path, target[0], target[1], weights, preview_side=preview_side)
     except Exception as e:  # noqa: BLE001 - a bad file is shown in the editor, the rest go on
-        return Proposal(path.name, excluded=True, error=f"{type(e).__name__}: {e}")
+        return Proposal(path.name, excluded=True, error=reason_for(e, path).message)
     box = crop_box.clamp(entry.box, *a.size, *target) if entry.box else None
     return Proposal(path.name, a.size, a.box, box, entry.excluded, a.focal.found, preview=a.preview)
 

@@ -35,6 +35,7 @@ from lib_textinv.crop.plan import (
 from lib_textinv.crop.resample import crop_to_target
 from lib_textinv.crop.sidecar import CropEntry, Sidecar
 from lib_textinv.crop.upscalers import LOCAL_UPSCALER, LanczosUpscaler, check_name
+from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.dataset.upright import oriented_size
 from lib_textinv.kit import files as fsio
@@ -172,7 +173,7 @@ def _process(path: Path, entry: CropEntry, stem: str, run: _Run) -> _Unit:
     except Exception as e:  # noqa: BLE001 - any decoder error of one bad file must not stop the batch; it is reported
         logger.warning("crop export: %s failed: %s", path, e)
         entry.outputs = ()
-        return _Unit(path.name, "failed", reason=f"{type(e).__name__}: {e}")
+        return _Unit(path.name, "failed", reason=reason_for(e, path).message)
     for out_name, _ in files:
         if fsio.would_overwrite_source(run.dest / out_name, run.sources):
             return _Unit(path.name, "failed", reason=f"{out_name} would overwrite a source file")

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lib_textinv.dataset.fingerprint import fingerprint
-from lib_textinv.dataset.reading import identify, load_rgb, read_image_bytes
+from lib_textinv.dataset.reading import TooLarge, identify, load_rgb, read_image_bytes
+from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.upright import upright_size
 from lib_textinv.kit.images import (
     DEFAULT_MAX_PIXELS,
@@ -153,84 +154,29 @@ class ScanReport:
 
 # -- one file ----------------------------------------------------------------------------------
 
-_MAGIC = [
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"<!DOCTYPE html", "an HTML page"),
-    (b"<html", "an HTML page"),
-    (b"\x7fELF", "a program"),
-    (b"{", "JSON or text"),
-    (b"GIF8", "a GIF"),
-    (b"\x89PNG", "a PNG"),
-    (b"\xff\xd8", "a JPEG"),
-]
 
-
-def _sniff(head: bytes) -> str:
-    h = head.lstrip()
-    for magic, what in _MAGIC:
-        if h[: len(magic)].lower() == magic.lower():
-            return what
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "unknown binary data"
-    printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
-    return "text" if printable >= 0.95 * max(1, len(text)) else "unknown binary data"
-
-
-def _decode_error(e: BaseException) -> tuple[str, str]:
-    msg = str(e) or type(e).__name__
-    low = msg.lower()
-    if (
-        isinstance(e, EOFError)
-        or "truncated" in low
-        or "end of file" in low
-        or "eof" in low
-        or "not enough data" in low
-        or "buffer is not large enough" in low
-    ):
-        return "truncated", f"truncated: the file ends before the image data does ({msg})"
-    return "corrupt", f"corrupt: the image data cannot be decoded ({msg})"
+def _refuse(rep: FileReport, error: BaseException, data: bytes | None = None) -> None:
+    reason = reason_for(error, rep.path, data)
+    rep.add(reason.code, REFUSED, reason.message)
 
 
 def _read_file(path: Path, rep: FileReport) -> bytes | None:
     """The whole file (decoded from memory: ``dataset.reading``), or None with the reason recorded."""
     try:
         data = read_image_bytes(path)
-    except FileNotFoundError:
-        rep.add("missing", REFUSED, "cannot be read: the file does not exist (broken link?)")
-        return None
-    except PermissionError:
-        rep.add("unreadable", REFUSED, "cannot be read: permission denied")
-        return None
     except OSError as e:
-        rep.add("unreadable", REFUSED, f"cannot be read: {e.strerror or e}")
+        _refuse(rep, e)
         return None
     rep.size_bytes = len(data)
-    if not data:
-        rep.add("empty", REFUSED, "zero bytes: the file is empty")
-        return None
     return data
 
 
 def _open(data: bytes, rep: FileReport):
     """The opened (not yet decoded) image, or None with the reason recorded."""
-    from PIL import UnidentifiedImageError
-
     try:
         return identify(data)
-    except UnidentifiedImageError:
-        what = _sniff(data[:64])
-        if what in ("a PNG", "a JPEG", "a GIF"):  # right signature, unreadable header
-            word = "truncated" if rep.size_bytes < 1024 else "corrupt"
-            msg = f"{word}: starts like {what} ({rep.size_bytes} bytes) but its header cannot be read"
-            rep.add(word, REFUSED, msg)
-        else:
-            rep.add("not_image", REFUSED, f"not an image: the content looks like {what}")
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        code, msg = _decode_error(e)
-        rep.add(code, REFUSED, msg)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:  # UnidentifiedImageError is an OSError
+        _refuse(rep, e, data)
     return None
 
 
@@ -266,13 +212,7 @@ def _decode(im, rep: FileReport, opts: ScanOptions) -> tuple[str, int] | None:
     rep.frames = int(getattr(im, "n_frames", 1) or 1)
     mode = _raw_mode(im)
     if rep.width * rep.height > opts.max_pixels:
-        rep.add(
-            "too_large",
-            REFUSED,
-            f"{rep.width}×{rep.height} ({rep.width * rep.height / 1e6:.0f} MP) is above the "
-            f"{opts.max_pixels / 1e6:.0f} MP pixel limit: refused without decoding "
-            "(decompression-bomb guard)",
-        )
+        _refuse(rep, TooLarge(im.size, opts.max_pixels))
         return None
     ext = Path(rep.name).suffix.lower().lstrip(".")
     expected = EXTENSION_FORMATS.get(ext)
@@ -285,8 +225,7 @@ def _decode(im, rep: FileReport, opts: ScanOptions) -> tuple[str, int] | None:
                 im.draft("RGB", (256, 256))  # DCT scaling: decodes every byte, ~8× fewer pixels
             im.load()
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
-        code, msg = _decode_error(e)
-        rep.add(code, REFUSED, msg)
+        _refuse(rep, e)
         return None
     # After load(): PNG's getexif() loads the image itself and would hide a decode error.
     return mode, exif_orientation(im)
