@@ -51,16 +51,22 @@ def identify(data: bytes, formats: tuple[str, ...] = ACCEPTED_FORMATS) -> Image.
     prefix = data[:16]
     for fmt in formats:
         factory, accept = Image.OPEN[fmt]
-        verdict = accept(prefix) if accept is not None else True
-        if not verdict or isinstance(verdict, str):  # a str: this format, a variant it cannot read
-            continue
         try:
+            verdict = accept(prefix) if accept is not None else True
+            if not verdict or isinstance(verdict, str):  # a str: this format, a variant it cannot read
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return factory(io.BytesIO(data), "")
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue  # what Image.open treats as "not this format"
     raise UnidentifiedImageError("cannot identify image file")
+
+
+def all_formats() -> tuple[str, ...]:
+    """Every format Pillow reads, in ``Image.open``'s order (what the webui's trainer accepts)."""
+    Image.init()
+    return tuple(Image.ID)
 
 
 def read_image_bytes(path: str | os.PathLike) -> bytes:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lib_textinv.dataset.entries import OtherEntry, other_entries
 from lib_textinv.dataset.fingerprint import fingerprint
 from lib_textinv.dataset.reading import TooLarge, identify, load_rgb, read_image_bytes
 from lib_textinv.dataset.reasons import reason_for
@@ -118,7 +120,7 @@ class ScanOptions:
 class ScanReport:
     folder: str
     files: list[FileReport]
-    ignored: list[str]  # other files (captions, sidecars…), not images by extension
+    others: list[OtherEntry]  # every other entry of the folder: captions, sub-folders, hidden files…
     options: ScanOptions
     cancelled: bool = False
 
@@ -134,9 +136,14 @@ class ScanReport:
         c = self.counts
         usable = c[OK] + c[WARNING]
         s = f"{usable} usable, {c[WARNING]} with warnings, {c[REFUSED]} refused"
-        if self.ignored:
-            n = len(self.ignored)
-            s += f" ({n} other file{'s' if n != 1 else ''} ignored)"
+        if self.others:
+            kinds = Counter(e.kind.value for e in self.others)
+            n = len(self.others)
+            s += (
+                f"; {n} other entr{'y' if n == 1 else 'ies'} ("
+                + ", ".join(f"{c} {k}" for k, c in kinds.items())
+                + ")"
+            )
         if self.cancelled:
             s += " — scan interrupted, report incomplete"
         return s
@@ -147,7 +154,7 @@ class ScanReport:
             "summary": self.summary,
             "counts": self.counts,
             "cancelled": self.cancelled,
-            "ignored": self.ignored,
+            "others": [e.to_dict() for e in self.others],
             "files": [f.to_dict() for f in self.files],
         }
 
@@ -332,9 +339,7 @@ def scan_folder(
     root = resolve_existing_dir(folder)
     progress = progress or Progress()
     paths = list_images(root)
-    ignored = sorted(
-        p.name for p in root.iterdir() if p.is_file() and p not in set(paths) and not p.name.startswith(".")
-    )
+    others = other_entries(root, paths)
     progress.begin(len(paths), f"scanning {root}")
     workers = opts.workers or max(1, os.cpu_count() or 1)
     results: list[FileReport] = []
@@ -352,7 +357,7 @@ def scan_folder(
             progress.step(1, rep.name)
     mark_near_duplicates(results)
     logger.info("scanned %s: %d files", root, len(results))
-    return ScanReport(folder=str(root), files=results, ignored=ignored, options=opts, cancelled=cancelled)
+    return ScanReport(folder=str(root), files=results, others=others, options=opts, cancelled=cancelled)
 
 
 def thumbnail(path: str | os.PathLike, size: int = 160, background: Background = WHITE):

@@ -20,7 +20,8 @@ from lib_textinv.kit.tab_context import TabContext
 
 logger = logging.getLogger(__name__)
 
-TABLE_HEADERS = ["File", "Format", "Pixels", "Status", "What will happen", "Problems"]
+TABLE_HEADERS = ["File", "Format", "Pixels", "Status", "What will happen", "Problems / notes"]
+OTHER_STATUS = "not an image"  # the Status of an entry that is not one of the folder's images
 MAX_THUMBNAILS = 200  # the gallery is a preview; the table lists every file
 
 
@@ -30,6 +31,8 @@ def table_rows(report: ScanReport) -> list[list[str]]:
         pixels = f"{f.width}×{f.height}" if f.width else ""
         problems = "; ".join(p.message for p in f.problems)
         rows.append([f.name, f.format, pixels, f.status, f.action, problems])
+    for e in report.others:
+        rows.append([e.name, e.kind.value, "", OTHER_STATUS, e.ours, f"the webui's trainer {e.trainer}"])
     return rows
 
 

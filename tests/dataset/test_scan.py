@@ -164,7 +164,11 @@ def test_list_images_ignores_captions_and_hidden(tmp_path):
     write_photos(tmp_path / "sub", ["rocket"])
     assert [p.name for p in list_images(tmp_path)] == ["chelsea.jpg", "coffee.jpg"]
     rep = scan_folder(tmp_path)
-    assert rep.ignored == ["chelsea.txt"]
+    assert [(e.name, e.kind.value) for e in rep.others] == [
+        (".hidden.jpg", "hidden"),
+        ("chelsea.txt", "caption"),
+        ("sub/", "folder"),
+    ]
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):

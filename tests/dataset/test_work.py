@@ -55,7 +55,8 @@ def test_post_scan_is_a_job_with_the_report_as_result(tmp_path):
     assert job["status"] == "done" and job["key"] == SCAN_KEY
     assert (job["done"], job["total"]) == (2, 2)
     report = job["result"]
-    assert report["counts"] == {"ok": 2, "warning": 0, "refused": 0} and report["ignored"] == ["notes.txt"]
+    assert report["counts"] == {"ok": 2, "warning": 0, "refused": 0}
+    assert [(e["name"], e["kind"]) for e in report["others"]] == [("notes.txt", "caption without image")]
     assert [f["name"] for f in report["files"]] == ["astronaut.jpg", "chelsea.jpg"]
 
 
