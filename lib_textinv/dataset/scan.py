@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from lib_textinv.dataset.entries import OtherEntry, other_entries
@@ -107,6 +108,14 @@ class FileReport:
         return d
 
 
+class Outcome(str, Enum):
+    """How a scan went as a whole: what the summary's colour says."""
+
+    OK = "ok"  # every image usable (some perhaps with warnings)
+    SOME_REFUSED = "some refused"  # at least half usable
+    MOST_REFUSED = "most refused"  # more than half refused, or no image at all
+
+
 @dataclass
 class ScanOptions:
     width: int = 512
@@ -132,6 +141,15 @@ class ScanReport:
         return c
 
     @property
+    def outcome(self) -> Outcome:
+        """OK when nothing is refused; SOME_REFUSED while at least half is usable; else MOST_REFUSED
+        (no image at all counts as nothing usable)."""
+        refused, total = self.counts[REFUSED], len(self.files)
+        if total == 0 or refused * 2 > total:
+            return Outcome.MOST_REFUSED
+        return Outcome.SOME_REFUSED if refused else Outcome.OK
+
+    @property
     def summary(self) -> str:
         c = self.counts
         usable = c[OK] + c[WARNING]
@@ -153,6 +171,7 @@ class ScanReport:
             "folder": self.folder,
             "summary": self.summary,
             "counts": self.counts,
+            "outcome": self.outcome.value,
             "cancelled": self.cancelled,
             "others": [e.to_dict() for e in self.others],
             "files": [f.to_dict() for f in self.files],

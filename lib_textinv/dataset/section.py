@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib_textinv.dataset.recent import RecentFolders
-from lib_textinv.dataset.scan import REFUSED, WARNING, ScanOptions, ScanReport, thumbnail
+from lib_textinv.dataset.scan import REFUSED, WARNING, Outcome, ScanOptions, ScanReport, thumbnail
 from lib_textinv.dataset.work import SCAN_KEY, run_scan
 from lib_textinv.kit import longwork
 from lib_textinv.kit.ids import elem_id
@@ -36,11 +36,20 @@ def table_rows(report: ScanReport) -> list[list[str]]:
     return rows
 
 
+# The summary's colour follows the outcome, not the mere presence of a refused file.
+OUTCOME_CLASS = {
+    Outcome.OK: "textinv-good",
+    Outcome.SOME_REFUSED: "textinv-warn",
+    Outcome.MOST_REFUSED: "textinv-bad",
+}
+
+
 def summary_html(report: ScanReport) -> str:
     c = report.counts
-    cls = "textinv-bad" if c[REFUSED] else ("textinv-warn" if c[WARNING] else "textinv-good")
+    cls = OUTCOME_CLASS[report.outcome]
     return (
-        f'<div class="textinv-summary {cls}" data-usable="{c["ok"] + c[WARNING]}" '
+        f'<div class="textinv-summary {cls}" data-outcome="{report.outcome.value}" '
+        f'data-usable="{c["ok"] + c[WARNING]}" '
         f'data-warnings="{c[WARNING]}" data-refused="{c[REFUSED]}" '
         f'data-interrupted="{str(report.cancelled).lower()}">{html.escape(report.summary)}</div>'
     )

@@ -17,8 +17,20 @@ def test_scan_shows_every_file_with_its_problem(page, tmp_path, screenshot):
     assert summary.get_attribute("data-refused") == "11"
     text = summary.inner_text()
     assert "usable" in text and "11 refused" in text
+    # 13 of 24 usable: amber (some refused), not red
+    assert summary.get_attribute("data-outcome") == "some refused"
+    assert "textinv-warn" in summary.get_attribute("class")
     table = page.locator("#textinv-dataset-table")
     table.get_by_text("zero bytes: the file is empty", exact=True).wait_for()
+    # refused rows are highlighted (javascript/textinv_dataset.js + style.css), the others are not
+    refused_rows = table.locator("tbody tr.textinv-row-refused")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#textinv-dataset-table tbody tr.textinv-row-refused').length === 11"
+    )
+    assert refused_rows.filter(has_text="notes.png").count() == 1
+    assert table.locator("tbody tr:not(.textinv-row-refused)").filter(has_text="grey.png").count() == 1
+    cell = refused_rows.first.locator("td").first
+    assert cell.evaluate("td => getComputedStyle(td).backgroundColor") == "rgba(220, 50, 50, 0.16)"
     assert table.get_by_text("not an image: the content looks like an HTML page", exact=True).count() == 1
     assert table.get_by_text("notes.png").count() == 1
     # the workflow bar picked up the folder for the next sections
