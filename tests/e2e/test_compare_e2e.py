@@ -200,9 +200,12 @@ def open_run(tab, trained_run) -> None:
 
 
 def _new_files(folder: Path, since: float, marker: str) -> list[Path]:
+    """Files under ``folder`` named with ``marker`` (any file when it is empty: ``rglob("**")``
+    would list folders only) written since ``since``."""
     if not folder.is_absolute() or not folder.is_dir():
         return []
-    return [p for p in folder.rglob(f"*{marker}*") if p.is_file() and p.stat().st_mtime >= since]
+    pattern = f"*{marker}*" if marker else "*"
+    return [p for p in folder.rglob(pattern) if p.is_file() and p.stat().st_mtime >= since]
 
 
 @pytest.mark.browser
