@@ -36,9 +36,21 @@ class CreateResult:
     warnings: list[str] = field(default_factory=list)
     message: str = ""
     conflict: bool = False  # refused because the name is taken (overwrite not ticked)
+    suggested_name: str | None = None  # a name whose tokens clash with no loaded embedding's
+    dry_run: bool = False  # only checked: nothing was written
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class RequestCheck:
+    """What a creation request would meet, found without creating anything."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    conflict: bool = False  # the name is taken and overwrite is off
+    suggested_name: str | None = None  # set when the name's tokens clash with a loaded embedding's
 
 
 def check_request(
@@ -49,21 +61,12 @@ def check_request(
     overwrite: bool,
     model: ModelFacts | None = None,
     embeddings_dir: str | None = None,
-) -> tuple[list[str], list[str], bool]:
-    """(errors, warnings, name taken and not overwriting) for a creation request, without creating
-    anything."""
-    errors: list[str] = []
-    warnings: list[str] = []
+) -> RequestCheck:
+    """Errors, warnings and a better name for a creation request, without creating anything."""
+    check = RequestCheck()
+    errors, warnings = check.errors, check.warnings
     if model is not None and not model.trainable:
-        if model.family == "SDXL":
-            errors.append(
-                "The loaded model is SDXL: the webui cannot create or train embeddings for SDXL. "
-                "Load an SD1 or SD2 checkpoint first."
-            )
-        elif not model.loaded:
-            errors.append(f"No model is loaded ({model.reason}): the webui needs one to create an embedding.")
-        else:
-            errors.append(f"The loaded model ({model.family}) cannot get a new embedding: {model.reason}.")
+        errors.append(_model_error(model))
     if not isinstance(vectors, int) or isinstance(vectors, bool) or not 1 <= vectors <= PROMPT_TOKENS:
         errors.append(
             f"Vectors per token must be a whole number from 1 to {PROMPT_TOKENS} (got {vectors!r})."
@@ -77,7 +80,8 @@ def check_request(
     names = check_name(name, host.embeddings(), overwrite, counter, embeddings_dir)
     errors += names.errors
     warnings += names.warnings
-    conflict = names.exists and not overwrite
+    check.conflict = names.exists and not overwrite
+    check.suggested_name = names.suggestion
     if not (init_text or "").strip():
         warnings.append("The initialization text is empty: the vectors start at zero instead of from words.")
     elif counter is not None and isinstance(vectors, int) and vectors >= 1:
@@ -87,7 +91,18 @@ def check_request(
                 f"The initialization text is {n} tokens for {vectors} vectors: SD1 starts from its first "
                 f"{vectors} tokens only (SD2 spreads all of them over the vectors)."
             )
-    return errors, warnings, conflict
+    return check
+
+
+def _model_error(model: ModelFacts) -> str:
+    if model.family == "SDXL":
+        return (
+            "The loaded model is SDXL: the webui cannot create or train embeddings for SDXL. "
+            "Load an SD1 or SD2 checkpoint first."
+        )
+    if not model.loaded:
+        return f"No model is loaded ({model.reason}): the webui needs one to create an embedding."
+    return f"The loaded model ({model.family}) cannot get a new embedding: {model.reason}."
 
 
 def create(
@@ -98,14 +113,28 @@ def create(
     overwrite: bool = False,
     model: ModelFacts | None = None,
     embeddings_dir: str | None = None,
+    dry_run: bool = False,
 ) -> CreateResult:
     """Validate, create, force-reload, verify. Never raises for user errors: they come back in
-    ``CreateResult.errors`` with the message the UI shows."""
-    errors, warnings, conflict = check_request(
-        host, name, vectors, init_text, overwrite, model, embeddings_dir
+    ``CreateResult.errors`` with the message the UI shows. ``dry_run``: validate only, so the
+    warnings (a token clash, an ordinary word…) can be read before anything is written."""
+    check = check_request(host, name, vectors, init_text, overwrite, model, embeddings_dir)
+    result = CreateResult(
+        ok=False,
+        name=name,
+        errors=check.errors,
+        warnings=check.warnings,
+        conflict=check.conflict,
+        suggested_name=check.suggested_name,
+        dry_run=dry_run,
     )
-    result = CreateResult(ok=False, name=name, errors=errors, warnings=warnings, conflict=conflict)
-    if not errors:
+    if dry_run and not result.errors:
+        result.ok = True
+        result.message = "\n".join(
+            [f"Nothing written (dry run): “{name}” can be created."] + [f"⚠ {w}" for w in result.warnings]
+        )
+        return result
+    if not result.errors:
         _write(host, result, vectors, init_text, overwrite, embeddings_dir)
     if not result.errors:
         _confirm_loaded(host, result, vectors)

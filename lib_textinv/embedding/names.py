@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lib_textinv.embedding.init_text import STOP_WORDS, TokenCounter
 from lib_textinv.kit.host import EmbeddingInfo
+from lib_textinv.kit.token_prefix import check_trigger
 
 # Windows refuses these as file names, with or without an extension (CON.pt, nul.txt).
 WINDOWS_RESERVED = frozenset(
@@ -47,6 +48,7 @@ class NameCheck:
     warnings: list[str] = field(default_factory=list)
     replaces: str | None = None  # the file an explicit overwrite will replace
     exists: bool = False  # an embedding or file of this name is already there
+    suggestion: str | None = None  # a name whose tokens clash with no loaded embedding's
 
     @property
     def ok(self) -> bool:
@@ -101,6 +103,10 @@ def check_name(
             "the files also collide)."
         )
     check.warnings += token_warnings(name, counter)
+    prefix = check_trigger(name, [e.name for e in existing if e.loaded])
+    if prefix.clashes:
+        check.warnings.append(prefix.warning)
+        check.suggestion = prefix.suggestion
     return check
 
 

@@ -1,5 +1,7 @@
 """``POST /textinv/v1/recommend`` (vectors per token for a folder, with the reasons) and
-``POST /textinv/v1/embeddings`` (create an embedding, usable at once).
+``POST /textinv/v1/embeddings`` (create an embedding, usable at once; its ``warnings`` include a
+token clash with a loaded embedding, with ``suggested_name``; ``dry_run`` reads them before
+anything is written).
 
 A recommendation is the Embedding section's job (same key: one at a time, tab and API together):
 with ``background`` the route returns ``{"job_id"}`` at once (progress, ETA and the advice from
@@ -28,6 +30,7 @@ class CreateRequest(Model):
     vectors: int = Field(..., ge=1, le=PROMPT_TOKENS, description="vectors per token")
     init_text: str = Field("*", max_length=1000, description="initialization text; empty = zero vectors")
     overwrite: bool = Field(False, description="replace an existing embedding of this name")
+    dry_run: bool = Field(False, description="check only: the errors and warnings, nothing written")
 
 
 def add_routes(router: Any, host: Host) -> None:
@@ -61,6 +64,7 @@ def add_routes(router: Any, host: Host) -> None:
             req.overwrite,
             model=host.model_facts(),
             embeddings_dir=host.paths().embeddings_dir,
+            dry_run=req.dry_run,
         )
         if not result.ok:
             raise HTTPException(status_code=409 if result.conflict else 400, detail=result.message)

@@ -32,6 +32,26 @@ def test_api_create(fake):
     assert c.post(f"{API}/embeddings", json={"name": "x", "vectors": 76}).status_code == 422
 
 
+def test_api_create_warns_of_a_token_prefix_clash_and_can_check_before_writing(fake):
+    c = api_client(fake)
+    assert c.post(f"{API}/embeddings", json={"name": "charcoalstyle-50", "vectors": 2}).status_code == 200
+    body = {"name": "charcoalstyle-500", "vectors": 2, "dry_run": True}
+    checked = c.post(f"{API}/embeddings", json=body)
+    assert checked.status_code == 200, checked.text
+    got = checked.json()
+    assert got["dry_run"] and got["path"] is None and not (fake.emb_dir / "charcoalstyle-500.pt").exists()
+    assert got["suggested_name"] == "charcoalstyle-s500"
+    assert any("'charcoalstyle-50' is a token prefix of 'charcoalstyle-500'" in w for w in got["warnings"])
+    created = c.post(f"{API}/embeddings", json={**body, "dry_run": False})
+    assert created.status_code == 200, created.text
+    assert created.json()["ok"] and created.json()["suggested_name"] == "charcoalstyle-s500"
+    assert created.json()["warnings"] == got["warnings"] and created.json()["path"].endswith("-500.pt")
+    plain = c.post(f"{API}/embeddings", json={"name": "watercolor-ti", "vectors": 2, "dry_run": True})
+    assert plain.json()["suggested_name"] is None and plain.json()["warnings"] == []
+    taken = c.post(f"{API}/embeddings", json={"name": "charcoalstyle-50", "vectors": 2, "dry_run": True})
+    assert taken.status_code == 409  # a dry run answers what the real request would
+
+
 def test_api_create_refuses_unknown_fields(fake):
     r = api_client(fake).post(f"{API}/embeddings", json={"name": "zq", "vectors": 2, "vector": 3})
     assert r.status_code == 422 and "vector" in r.text

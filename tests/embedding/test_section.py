@@ -106,3 +106,18 @@ def test_build_standalone_disables_create_with_the_reason():
     note = blocks["textinv-emb-create-unavailable"]
     assert note.visible is True and "needs the webui" in note.value
     assert wired["textinv-emb-recommend"]["inputs"] == []  # no folder box to read from
+
+
+def test_name_check_and_create_warn_of_a_token_prefix_clash_before_and_after_writing(fake):
+    """CLIP splits digits: with charcoalstyle-500 loaded, charcoalstyle-50 begins its tokens. The
+    live name check warns before anything is written, and the Create message says it again."""
+    assert handlers.do_create(fake, "charcoalstyle-500", 2, "charcoal", False)[2].ok
+    live = handlers.name_check_text(fake, "charcoalstyle-50", False)
+    assert "'charcoalstyle-50' is a token prefix of 'charcoalstyle-500'" in live and 'stray "0"' in live
+    assert "'charcoalstyle-s50'" in live and not (fake.emb_dir / "charcoalstyle-50.pt").exists()
+    msg, new_name, result = handlers.do_create(fake, "charcoalstyle-50", 2, "charcoal", False)
+    assert result.ok and new_name == "charcoalstyle-50"  # a warning, not a refusal
+    assert "Created" in msg and "⚠ Token clash" in msg and result.suggested_name == "charcoalstyle-s50"
+    longer = handlers.name_check_text(fake, "charcoalstyle-5000", False)  # begins with both loaded
+    assert "'charcoalstyle-50' is a token prefix" in longer and "'charcoalstyle-500' is a token" in longer
+    assert "good name" in handlers.name_check_text(fake, "charcoal-ti", False)  # no clash: no warning
