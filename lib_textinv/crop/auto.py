@@ -97,8 +97,8 @@ def propose_boxes(
     src = fsio.resolve_existing_dir(source)
     images = list_images(src)
     dest_path = Path(dest) if dest else default_destination(src, *target)
-    old, note = crop_sidecar.load_quietly(dest_path) if dest_path.is_dir() else (None, None)
-    entries = plan_entries(images, target, None, old)
+    record, note = crop_sidecar.load_quietly(dest_path) if dest_path.is_dir() else (None, None)
+    entries = plan_entries(images, target, None, record.for_source(src) if record else None)
     notes = [note] if note else []
 
     progress.begin(len(images), f"Finding focal points in {len(images)} images")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,10 @@ from PIL import Image
 
 from lib_textinv.captions.files import caption_path
 from lib_textinv.crop import box as crop_box
-from lib_textinv.crop import formats
+from lib_textinv.crop import formats, ledger
 from lib_textinv.crop import sidecar as crop_sidecar
 from lib_textinv.crop.focal import FocalWeights, analyse_file
+from lib_textinv.crop.ledger import Kept
 from lib_textinv.crop.plan import (
     check_destination,
     check_target,
@@ -33,7 +35,7 @@ from lib_textinv.crop.plan import (
     plan_entries,
 )
 from lib_textinv.crop.resample import crop_to_target
-from lib_textinv.crop.sidecar import CropEntry, Sidecar
+from lib_textinv.crop.sidecar import CropEntry, CropsRecord, Sidecar, WrittenFile, source_key
 from lib_textinv.crop.upscalers import LOCAL_UPSCALER, LanczosUpscaler, check_name
 from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
@@ -56,6 +58,7 @@ class ExportOptions:
     captions: bool = True
     upscaler: str = LOCAL_UPSCALER
     background: str = "#ffffff"  # alpha is composited on this colour
+    overwrite_edited_captions: bool = False  # replace captions the user edited since the last export
 
     def validated(self) -> ExportOptions:
         fmt = formats.by_name(self.format).name
@@ -70,6 +73,7 @@ class ExportOptions:
             bool(self.captions),
             str(self.upscaler or LOCAL_UPSCALER),
             str(self.background),
+            bool(self.overwrite_edited_captions),
         )
 
     def as_dict(self) -> dict:
@@ -80,6 +84,7 @@ class ExportOptions:
             "captions": self.captions,
             "upscaler": self.upscaler,
             "background": self.background,
+            "overwrite_edited_captions": self.overwrite_edited_captions,
         }
 
 
@@ -91,7 +96,8 @@ class ExportSummary:
     upscaled: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)  # stale outputs of an earlier export
+    removed: list[str] = field(default_factory=list)  # stale outputs of an earlier export of this source
+    kept: list[Kept] = field(default_factory=list)  # files left as they were (not ours, or changed)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
 
@@ -104,6 +110,7 @@ class ExportSummary:
             "excluded": self.excluded,
             "failed": [{"name": n, "reason": r} for n, r in self.failed],
             "removed": self.removed,
+            "kept": [{"name": k.name, "reason": k.reason} for k in self.kept],
             "notes": self.notes,
             "interrupted": self.interrupted,
         }
@@ -114,6 +121,8 @@ class _Run:
     """What every image of one export shares."""
 
     dest: Path
+    source: str  # sidecar.source_key of the source folder
+    written: Mapping[str, WrittenFile]  # what earlier exports wrote here (crops.json)
     target: tuple[int, int]
     options: ExportOptions
     weights: FocalWeights
@@ -128,10 +137,11 @@ class _Unit:
     """The outcome of one source image (built in a worker, merged by the caller)."""
 
     name: str
-    status: str  # written | excluded | failed | skipped
+    status: str  # written | kept | excluded | failed | skipped
     reason: str = ""
     upscaled: bool = False
-    files: tuple[str, ...] = ()
+    files: tuple[tuple[str, str], ...] = ()  # (name, sha256) of each file that now holds our output
+    kept: tuple[Kept, ...] = ()
 
 
 def _encode(path: Path, entry: CropEntry, stem: str, run: _Run) -> tuple[list[tuple[str, bytes]], bool]:
@@ -177,12 +187,29 @@ def _process(path: Path, entry: CropEntry, stem: str, run: _Run) -> _Unit:
     for out_name, _ in files:
         if fsio.would_overwrite_source(run.dest / out_name, run.sources):
             return _Unit(path.name, "failed", reason=f"{out_name} would overwrite a source file")
+    return _write_unit(path.name, files, upscaled, entry, run)
+
+
+def _write_unit(
+    name: str, files: list[tuple[str, bytes]], upscaled: bool, entry: CropEntry, run: _Run
+) -> _Unit:
+    """Write what ``crop.ledger`` allows; the rest is kept and said. The image file decides the
+    unit's status: written (or already there), else kept."""
+    overwrite = run.options.overwrite_edited_captions
+    decisions = [(n, d, *ledger.decide(run.dest, n, d, run.source, run.written, overwrite)) for n, d in files]
     if run.progress.cancelled:  # encoded but not written: a Stop leaves nothing half done
-        return _Unit(path.name, "skipped")
-    for out_name, data in files:
-        fsio.atomic_write_bytes(run.dest / out_name, data)
-    entry.outputs = tuple(n for n, _ in files)
-    return _Unit(path.name, "written", upscaled=upscaled, files=entry.outputs)
+        return _Unit(name, "skipped")
+    ours, kept = [], []
+    for out_name, data, decision, why in decisions:
+        if decision is ledger.Decision.KEEP:
+            kept.append(ledger.Kept(out_name, why))
+            continue
+        if decision is ledger.Decision.WRITE:
+            fsio.atomic_write_bytes(run.dest / out_name, data)
+        ours.append((out_name, ledger.sha256(data)))
+    entry.outputs = tuple(n for n, _ in ours)
+    image_kept = decisions[0][2] is ledger.Decision.KEEP
+    return _Unit(name, "kept" if image_kept else "written", "", upscaled, tuple(ours), tuple(kept))
 
 
 def _run_units(
@@ -214,15 +241,28 @@ def _summarise(summary: ExportSummary, images: list[Path], units: dict[str, _Uni
         unit = units.get(p.name)
         if unit is None or unit.status == "skipped":
             continue
+        summary.files.extend(n for n, _ in unit.files)
+        summary.kept.extend(unit.kept)
         if unit.status == "written":
             summary.written.append(p.name)
-            summary.files.extend(unit.files)
             if unit.upscaled:
                 summary.upscaled.append(p.name)
         elif unit.status == "excluded":
             summary.excluded.append(p.name)
-        else:
+        elif unit.status == "failed":
             summary.failed.append((p.name, unit.reason))
+
+
+def _ledger_after(record: CropsRecord | None, source: str, units: dict[str, _Unit]) -> dict[str, WrittenFile]:
+    """Every file written here: the earlier record, with this export's files (re)recorded."""
+    files = dict(record.files) if record else {}
+    for unit in units.values():
+        for name, digest in unit.files:
+            prev = files.get(name)
+            if prev is not None and prev.source != source and prev.sha256 == digest:
+                continue  # the very bytes another source's export wrote: still theirs
+            files[name] = WrittenFile(source, digest)
+    return files
 
 
 def export_folder(
@@ -248,39 +288,29 @@ def export_folder(
     src = fsio.resolve_existing_dir(source)
     images = list_images(src)
     dest_path = check_destination(src, Path(dest) if dest else default_destination(src, *target), images)
-    old, note = crop_sidecar.load_quietly(dest_path) if dest_path.is_dir() else (None, None)
-    entries = plan_entries(images, target, boxes, old)
+    record, note = crop_sidecar.load_quietly(dest_path) if dest_path.is_dir() else (None, None)
+    key = source_key(src)
+    entries = plan_entries(images, target, boxes, record.for_source(src) if record else None)
     summary = ExportSummary(destination=str(dest_path), notes=[note] if note else [])
     dest_path.mkdir(parents=True, exist_ok=True)
 
     progress.begin(len(images), f"Cropping {len(images)} images to {target[0]}×{target[1]}")
-    run = _Run(dest_path, target, options, weights, upscaler, images, progress)
-    _summarise(summary, images, _run_units(images, entries, run, workers or cpu_cores()))
+    written = record.files if record else {}
+    run = _Run(dest_path, key, written, target, options, weights, upscaler, images, progress)
+    units = _run_units(images, entries, run, workers or cpu_cores())
+    _summarise(summary, images, units)
     summary.interrupted = progress.cancelled
+    files = _ledger_after(record, key, units)
     if not summary.interrupted:
-        summary.removed = _remove_stale(dest_path, old, entries, images)
-    crop_sidecar.save(
-        dest_path,
-        Sidecar(target=target, options=options.as_dict(), weights=weights.as_dict(), images=entries),
+        produced = summary.files + [k.name for k in summary.kept]  # kept ones are not stale either
+        summary.removed, stale_kept = ledger.remove_stale(dest_path, key, files, produced, images)
+        summary.kept.extend(stale_kept)
+        for name in summary.removed:
+            del files[name]
+    exports = dict(record.exports) if record else {}
+    exports.pop(crop_sidecar.LEGACY_SOURCE, None)  # now recorded under its source
+    exports[key] = Sidecar(
+        target=target, options=options.as_dict(), weights=weights.as_dict(), images=entries
     )
+    crop_sidecar.save(dest_path, CropsRecord(exports, files))
     return summary
-
-
-def _remove_stale(
-    dest: Path, old: Sidecar | None, entries: dict[str, CropEntry], sources: list[Path]
-) -> list[str]:
-    """Files an earlier export wrote that this one did not (an image excluded since, a format
-    changed): left behind they would be trained on. Only files the old sidecar lists are touched."""
-    if old is None:
-        return []
-    keep = {o for e in entries.values() for o in e.outputs}
-    removed = []
-    for e in old.images.values():
-        for o in e.outputs:
-            p = dest / o
-            if o in keep or Path(o).name != o or o == crop_sidecar.SIDECAR_NAME:
-                continue
-            if p.is_file() and not fsio.would_overwrite_source(p, sources):
-                p.unlink()
-                removed.append(o)
-    return sorted(set(removed))

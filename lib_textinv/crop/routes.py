@@ -43,6 +43,9 @@ class CropOptions(Model):
     captions: bool = True
     upscaler: str = Field(upscalers.LOCAL_UPSCALER, min_length=1, max_length=200)
     background: str = Field("#ffffff", pattern=HEX_COLOUR)
+    overwrite_edited_captions: bool = Field(
+        False, description="replace captions edited in the destination since the last export"
+    )
 
 
 class CropRequest(Model):

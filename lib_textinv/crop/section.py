@@ -75,6 +75,7 @@ def summary_html(summary: ExportSummary) -> str:
     head = (
         f'<div class="textinv-summary" data-written="{len(s.written)}" data-upscaled="{len(s.upscaled)}" '
         f'data-excluded="{len(s.excluded)}" data-failed="{len(s.failed)}" '
+        f'data-removed="{len(s.removed)}" data-kept="{len(s.kept)}" '
         f'data-interrupted="{str(s.interrupted).lower()}">'
     )
     lines = [
@@ -88,7 +89,10 @@ def summary_html(summary: ExportSummary) -> str:
         lines.append("Upscaled (smaller than their box): " + html.escape(", ".join(s.upscaled)))
     lines += [f"Failed: {html.escape(n)} — {html.escape(r)}" for n, r in s.failed]
     if s.removed:
-        lines.append("Removed outputs of an earlier export: " + html.escape(", ".join(s.removed)))
+        lines.append(
+            "Removed what an earlier export of this folder wrote: " + html.escape(", ".join(s.removed))
+        )
+    lines += [f"Kept: {html.escape(k.name)} — {html.escape(k.reason)}" for k in s.kept]
     lines += [html.escape(n) for n in s.notes]
     return head + "<br>".join(lines) + "</div>"
 
@@ -128,7 +132,9 @@ def do_auto(host: Host, source, width, height, dest, face, corners, entropy, bar
     )
 
 
-def export_options(fmt, quality, flip, captions, upscaler, background) -> ExportOptions:
+def export_options(
+    fmt, quality, flip, captions, upscaler, background, overwrite_captions=False
+) -> ExportOptions:
     return ExportOptions(
         fmt or formats.DEFAULT,
         int(quality or 95),
@@ -136,6 +142,7 @@ def export_options(fmt, quality, flip, captions, upscaler, background) -> Export
         bool(captions),
         upscaler or upscalers.LOCAL_UPSCALER,
         background or "#ffffff",
+        bool(overwrite_captions),
     ).validated()
 
 
@@ -156,11 +163,14 @@ def do_export(
     corners,
     entropy,
     bar=None,
+    *,
+    overwrite_captions: bool = False,
 ) -> tuple[str, Any]:
-    """Export: (summary HTML, the destination for the workflow bar's prepared folder, or None)."""
+    """Export: (summary HTML, the destination for the workflow bar's prepared folder, or None).
+    ``overwrite_captions``: replace captions edited in the destination since the last export."""
     try:
         target = checked_target(source, width, height, dest)
-        options = export_options(fmt, quality, flip, captions, upscaler, background)
+        options = export_options(fmt, quality, flip, captions, upscaler, background, overwrite_captions)
         boxes, note = parse_boxes(boxes_json, target.size)
         req = work.ExportRequest(target, options, weights_of(face, corners, entropy), boxes)
         summary = work.run_export(host, req, bar)
@@ -190,6 +200,7 @@ class OptionsUI:
     captions: Any
     upscaler: Any
     background: Any
+    overwrite_captions: Any  # passed by keyword (``do_export``'s last)
 
     def inputs(self) -> list[Any]:
         return [self.fmt, self.quality, self.flip, self.captions, self.upscaler, self.background]
@@ -250,12 +261,17 @@ def _render_export_options(host: Host) -> OptionsUI:
             captions = gr.Checkbox(
                 value=True, label="Copy caption .txt files along", elem_id=elem_id("crop-captions")
             )
+            overwrite_captions = gr.Checkbox(
+                value=False,
+                label="Overwrite captions edited since the last export",
+                elem_id=elem_id("crop-overwrite-captions"),
+            )
             background = gr.ColorPicker(
                 value=host.setting("background", "#ffffff"),
                 label="Background for transparent images",
                 elem_id=elem_id("crop-background"),
             )
-    return OptionsUI(fmt, quality, flip, captions, upscaler, background)
+    return OptionsUI(fmt, quality, flip, captions, upscaler, background, overwrite_captions)
 
 
 def render(ctx: TabContext) -> CropUI:
@@ -319,17 +335,33 @@ def wire(ctx: TabContext, ui: CropUI) -> None:
         return do_auto(host, source_v, w, h, dest_v, fw, cw, ew, progress)
 
     def on_export(
-        source_v, w, h, dest_v, boxes_v, fmt_v, q, fl, cap, up, bg, fw, cw, ew, progress=gr.Progress()
+        source_v, w, h, dest_v, boxes_v, fmt_v, q, fl, cap, up, bg, fw, cw, ew, ow, progress=gr.Progress()
     ):
         html_out, destination = do_export(
-            host, source_v, w, h, dest_v, boxes_v, fmt_v, q, fl, cap, up, bg, fw, cw, ew, progress
+            host,
+            source_v,
+            w,
+            h,
+            dest_v,
+            boxes_v,
+            fmt_v,
+            q,
+            fl,
+            cap,
+            up,
+            bg,
+            fw,
+            cw,
+            ew,
+            progress,
+            overwrite_captions=ow,
         )
         return html_out, destination if destination else gr.update()
 
     target = [ctx.source_folder, ui.width, ui.height, ui.dest]
     auto_inputs = [*target, *ui.weights]
     ui.auto.click(on_auto, inputs=auto_inputs, outputs=[ui.state, ui.auto_msg])
-    export_inputs = [*target, ui.boxes, *ui.options.inputs(), *ui.weights]
+    export_inputs = [*target, ui.boxes, *ui.options.inputs(), *ui.weights, ui.options.overwrite_captions]
     ui.export.click(on_export, inputs=export_inputs, outputs=[ui.summary, ctx.prepared_folder])
     # queue=False: a Stop must not wait in the queue behind the job it stops.
     ui.auto_stop.click(_stopper(host, work.AUTO_KEY), inputs=None, outputs=None, queue=False)

@@ -1,9 +1,12 @@
-"""``crops.json``: the record of a crop export, kept in the destination folder.
+"""``crops.json``: the record of the crop exports into a destination folder.
 
-It holds the target size, the options and, per source image, its size, the box Auto proposed,
-the box used (the user's edit), whether it was excluded and which files were written. Reopening
-the folder restores the edits; exporting again with it reproduces every file byte for byte, so
-the sidecar itself is written deterministically (sorted keys, no timestamps).
+Per source folder (its resolved path) it holds the target size, the options and, per source image,
+its size, the box Auto proposed, the box used (the user's edit), whether it was excluded and which
+files were written. Beside that, every file any export wrote here, with the source it was written
+for and the SHA-256 of what was written: an export replaces or removes only its own source's files,
+and only while they still hold what it wrote (``crop.ledger``). Reopening the folder restores the
+edits; exporting again with it reproduces every file byte for byte, so the record itself is written
+deterministically (sorted keys, no timestamps).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from lib_textinv.kit.files import atomic_write_text
 logger = logging.getLogger(__name__)
 
 SIDECAR_NAME = "crops.json"
-VERSION = 1
+VERSION = 2
+LEGACY_SOURCE = ""  # version 1 did not say which folder it was exported from
 
 
 class SidecarError(ValueError):
@@ -70,33 +74,23 @@ class CropEntry:
 
 @dataclass
 class Sidecar:
+    """One source folder's crops."""
+
     target: tuple[int, int]
     options: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     images: dict[str, CropEntry] = field(default_factory=dict)
 
-    def to_text(self) -> str:
-        data = {
-            "version": VERSION,
+    def to_json(self) -> dict:
+        return {
             "target": list(self.target),
             "options": self.options,
             "weights": self.weights,
             "images": {name: self.images[name].to_json() for name in sorted(self.images)},
         }
-        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_text(cls, text: str) -> Sidecar:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SidecarError(f"{SIDECAR_NAME} is not valid JSON ({e})") from e
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            raise SidecarError(
-                f"{SIDECAR_NAME} has an unknown layout (version {data.get('version')!r})"
-                if isinstance(data, dict)
-                else f"{SIDECAR_NAME} is not an object"
-            )
+    def from_json(cls, data: dict) -> Sidecar:
         try:
             target = (int(data["target"][0]), int(data["target"][1]))
         except (KeyError, TypeError, ValueError, IndexError) as e:
@@ -112,12 +106,70 @@ class Sidecar:
         )
 
 
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file an export wrote: for which source folder, and the SHA-256 of its bytes then."""
+
+    source: str
+    sha256: str
+
+
+def source_key(source: str | os.PathLike) -> str:
+    """How a source folder is named in the record: its resolved absolute path."""
+    return os.path.realpath(os.fspath(source))
+
+
+@dataclass
+class CropsRecord:
+    """The whole of ``crops.json``: each source's crops, and every file written here."""
+
+    exports: dict[str, Sidecar] = field(default_factory=dict)  # source_key → its crops
+    files: dict[str, WrittenFile] = field(default_factory=dict)  # file name → who wrote what
+
+    def for_source(self, source: str | os.PathLike) -> Sidecar | None:
+        """The crops of ``source``; a version-1 record's crops for any source (its boxes are
+        restored only for the same file, ``restorable``)."""
+        return self.exports.get(source_key(source)) or self.exports.get(LEGACY_SOURCE)
+
+    def to_text(self) -> str:
+        data = {
+            "version": VERSION,
+            "exports": {k: self.exports[k].to_json() for k in sorted(self.exports)},
+            "files": {n: {"source": f.source, "sha256": f.sha256} for n, f in sorted(self.files.items())},
+        }
+        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> CropsRecord:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SidecarError(f"{SIDECAR_NAME} is not valid JSON ({e})") from e
+        if not isinstance(data, dict):
+            raise SidecarError(f"{SIDECAR_NAME} is not an object")
+        if data.get("version") == 1:  # one export, source unknown, no record of file contents
+            return cls(exports={LEGACY_SOURCE: Sidecar.from_json(data)})
+        if data.get("version") != VERSION:
+            raise SidecarError(f"{SIDECAR_NAME} has an unknown layout (version {data.get('version')!r})")
+        exports, files = data.get("exports", {}), data.get("files", {})
+        if not isinstance(exports, dict) or not isinstance(files, dict):
+            raise SidecarError(f"{SIDECAR_NAME}: 'exports' and 'files' must be objects")
+        for name, d in exports.items():
+            if not isinstance(d, dict):
+                raise SidecarError(f"{SIDECAR_NAME}: the export of {name!r} is not an object")
+        try:
+            written = {str(n): WrittenFile(str(f["source"]), str(f["sha256"])) for n, f in files.items()}
+        except (KeyError, TypeError) as e:
+            raise SidecarError(f"{SIDECAR_NAME}: a written file lacks its source or hash ({e})") from e
+        return cls({str(k): Sidecar.from_json(d) for k, d in exports.items()}, written)
+
+
 def sidecar_path(dest: str | os.PathLike) -> Path:
     return Path(dest) / SIDECAR_NAME
 
 
-def load(dest: str | os.PathLike) -> Sidecar | None:
-    """The sidecar of ``dest``; None when there is none. Raises SidecarError when it is unusable."""
+def load(dest: str | os.PathLike) -> CropsRecord | None:
+    """The record of ``dest``; None when there is none. Raises SidecarError when it is unusable."""
     p = sidecar_path(dest)
     try:
         text = p.read_text(encoding="utf-8")
@@ -125,11 +177,11 @@ def load(dest: str | os.PathLike) -> Sidecar | None:
         return None
     except (OSError, UnicodeDecodeError) as e:
         raise SidecarError(f"cannot read {p}: {e}") from e
-    return Sidecar.from_text(text)
+    return CropsRecord.from_text(text)
 
 
-def load_quietly(dest: str | os.PathLike) -> tuple[Sidecar | None, str | None]:
-    """(sidecar or None, a note for the user when one existed but was unusable)."""
+def load_quietly(dest: str | os.PathLike) -> tuple[CropsRecord | None, str | None]:
+    """(record or None, a note for the user when one existed but was unusable)."""
     try:
         return load(dest), None
     except SidecarError as e:
@@ -137,9 +189,9 @@ def load_quietly(dest: str | os.PathLike) -> tuple[Sidecar | None, str | None]:
         return None, f"ignored {SIDECAR_NAME}: {e}"
 
 
-def save(dest: str | os.PathLike, sidecar: Sidecar) -> Path:
+def save(dest: str | os.PathLike, record: CropsRecord) -> Path:
     p = sidecar_path(dest)
-    atomic_write_text(p, sidecar.to_text())
+    atomic_write_text(p, record.to_text())
     return p
 
 

@@ -184,7 +184,7 @@ def test_bad_files_fail_with_reasons_and_the_batch_goes_on(photo_dir, checksums)
     dest = Path(s.destination)
     assert not [p for p in dest.iterdir() if p.name.endswith(".tmp")]
     # The rotated file comes out upright: same content as exporting the upright photo.
-    crop = crop_sidecar.load(dest).images["turned.jpg"].auto
+    crop = crop_sidecar.load(dest).for_source(photo_dir).images["turned.jpg"].auto
     assert crop is not None and crop.inside(*photo("chelsea").size)  # measured on the upright photo
     upright = photo("chelsea").crop(crop.pil_box())
     assert diff(Image.open(dest / "turned.png"), upright.resize((256, 256), Image.LANCZOS)) < 6
@@ -202,7 +202,7 @@ def test_rerun_with_sidecar_is_byte_identical_and_restores_edits(photo_dir):
     dest = Path(s1.destination)
     first = {p.name: p.read_bytes() for p in dest.iterdir()}
     assert s1.excluded == ["coffee.jpg"] and "coffee.webp" not in first
-    side = crop_sidecar.load(dest)
+    side = crop_sidecar.load(dest).for_source(photo_dir)
     assert side.images["astronaut.jpg"].box == Box(10, 20, 300, 300)
     assert side.images["coffee.jpg"].excluded
     # Re-run without boxes: the sidecar's edits apply, every file is identical.
@@ -275,7 +275,7 @@ def test_broken_sidecar_is_ignored_with_a_note(photo_dir):
     (dest / "crops.json").write_text("{not json", encoding="utf-8")
     s = export_folder(photo_dir, (128, 128))
     assert any("crops.json" in n for n in s.notes)
-    side = crop_sidecar.load(dest)  # rewritten properly
+    side = crop_sidecar.load(dest).for_source(photo_dir)  # rewritten properly
     assert side.target == (128, 128)
     assert sorted(side.images) == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
 
@@ -299,7 +299,7 @@ def test_any_sizes_give_exact_output_size(iw, ih, tw, th, fx, fy):
         assert s.written == ["p.png"], s.failed
         with Image.open(Path(s.destination) / "p.png") as im:
             assert im.size == (tw, th)
-        side = crop_sidecar.load(s.destination).images["p.png"]
+        side = crop_sidecar.load(s.destination).for_source(src).images["p.png"]
         assert side.box.inside(iw, ih)
         assert sorted(p.name for p in Path(s.destination).iterdir()) == ["crops.json", "p.png"]
 

@@ -1,12 +1,14 @@
-"""crops.json: round trip, deterministic text, clear errors for broken files."""
+"""crops.json: round trip, deterministic text, version 1 still read, clear errors for broken files."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from lib_textinv.crop import sidecar as crop_sidecar
 from lib_textinv.crop.box import Box
-from lib_textinv.crop.sidecar import CropEntry, Sidecar, SidecarError
+from lib_textinv.crop.sidecar import CropEntry, CropsRecord, Sidecar, SidecarError, WrittenFile
 
 
 def sample() -> Sidecar:
@@ -28,14 +30,35 @@ def sample() -> Sidecar:
     )
 
 
+def record(source: str) -> CropsRecord:
+    return CropsRecord(
+        exports={source: sample()},
+        files={
+            "b.png": WrittenFile(source, "ab" * 32),
+            "a.png": WrittenFile("/elsewhere", "cd" * 32),
+        },
+    )
+
+
 def test_round_trip_and_deterministic_text(tmp_path):
-    s = sample()
-    crop_sidecar.save(tmp_path, s)
+    src = tmp_path / "src"
+    src.mkdir()
+    r = record(str(src))
+    crop_sidecar.save(tmp_path, r)
     text = (tmp_path / "crops.json").read_text(encoding="utf-8")
     back = crop_sidecar.load(tmp_path)
-    assert back == s
+    assert back == r
     assert back.to_text() == text
+    assert back.for_source(src) == sample() and back.for_source(tmp_path) is None
     assert text.index('"a.png"') < text.index('"b.jpg"')  # sorted, whatever the insertion order
+
+
+def test_a_version_1_record_still_restores_its_crops(tmp_path):
+    v1 = sample().to_json() | {"version": 1}
+    (tmp_path / "crops.json").write_text(json.dumps(v1), encoding="utf-8")
+    back = crop_sidecar.load(tmp_path)
+    assert back.for_source("/any/source") == sample()  # boxes apply only to the same file (restorable)
+    assert back.files == {}  # no record of what was written: nothing is replaced or removed
 
 
 def test_missing_sidecar_is_none(tmp_path):
@@ -52,6 +75,9 @@ def test_missing_sidecar_is_none(tmp_path):
         '{"version": 1, "target": "big"}',
         '{"version": 1, "target": [512, 512], "images": {"a.jpg": {"box": [1, 2]}}}',
         '{"version": 1, "target": [512, 512], "images": {"a.jpg": 5}}',
+        '{"version": 2, "exports": [], "files": {}}',
+        '{"version": 2, "exports": {"/a": 5}, "files": {}}',
+        '{"version": 2, "exports": {}, "files": {"a.png": {"sha256": "00"}}}',
     ],
 )
 def test_broken_sidecars_raise_a_clear_error(tmp_path, text):

@@ -113,7 +113,7 @@ def test_auto_then_export_with_edited_boxes(photo_dir, checksums):
         "coffee-flip.jpg",
         "coffee.jpg",
     ]
-    side = crop_sidecar.load(dest)
+    side = crop_sidecar.load(dest).for_source(photo_dir)
     assert side.images["astronaut.jpg"].box.as_list() == [0, 0, 300, 300]
     # Reopening restores the edits in the editor's state.
     state = json.loads(ui_crop.do_auto(host, str(photo_dir), 256, 256, "", 0.9, 0.5, 0.15)[0])
@@ -358,7 +358,12 @@ def test_post_crop_runs_the_export_as_a_job(photo_dir, tmp_path, checksums):
     ]
     with Image.open(dest / "astronaut-flip.webp") as im:
         assert im.size == (128, 192) and im.format == "WEBP"
-    assert crop_sidecar.load(dest).images["astronaut.jpg"].box.as_list() == [0, 0, 200, 300]
+    assert crop_sidecar.load(dest).for_source(photo_dir).images["astronaut.jpg"].box.as_list() == [
+        0,
+        0,
+        200,
+        300,
+    ]
     assert checksums(photo_dir) == before
     # /crop/auto (a job too) reports the restored edit
     r = client.post(

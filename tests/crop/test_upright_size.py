@@ -38,5 +38,5 @@ def test_scan_and_crop_measure_the_same_upright_size(tmp_path):
     props = {p.name: p for p in propose_boxes(src, (512, 512))[0]}
     assert props["turned.jpg"].size == (400, 600) and props["flat.jpg"].size == (600, 400)
     summary = export_folder(src, (512, 512))
-    entries = load_sidecar(summary.destination).images
+    entries = load_sidecar(summary.destination).for_source(src).images
     assert entries["turned.jpg"].size == (400, 600) and entries["flat.jpg"].size == (600, 400)
