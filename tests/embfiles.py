@@ -54,7 +54,7 @@ def write_training_run(
     seed: int = 0,
 ) -> Path:
     """``<log>/<date>/<name>/embeddings/<name>-<N>.pt`` as train_embedding writes them: the
-    file named -N stores step N-1 (webui-api.md §3.8)."""
+    file named -N stores step N-1 (docs/webui-contract.md §14)."""
     import torch
 
     g = torch.Generator().manual_seed(seed)

@@ -42,8 +42,6 @@ def area(module: str) -> str:
 
 
 MODULES = modules()
-# Until every folder has been reworked (lead's note: remove before the stop).
-REWORK = pytest.mark.xfail(reason="folders still being reworked", strict=False)
 
 
 def test_only_the_bridge_imports_the_webui():
@@ -55,7 +53,6 @@ def test_only_the_bridge_imports_the_webui():
     assert offenders == []
 
 
-@REWORK
 def test_features_never_probe_the_host():
     probe = re.compile(r"\b(getattr|hasattr)\((self\.)?(host|_host|ctx\.host)\b")
     offenders = [
@@ -78,7 +75,6 @@ def test_kit_depends_on_no_step_and_steps_not_on_the_top():
     assert wrong == []
 
 
-@REWORK
 def test_no_import_cycles():
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for m, tree in MODULES.items():
@@ -122,7 +118,6 @@ def test_each_step_has_its_core_section_and_routes(step):
     )
 
 
-@REWORK
 def test_no_function_is_too_long():
     long = [
         f"{m}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
@@ -135,7 +130,6 @@ def test_no_function_is_too_long():
     assert long == []
 
 
-@REWORK
 def test_nothing_cites_a_file_outside_the_repository():
     outside = re.compile(r"\.\./shared|webui-api\.md")
     offenders = [

@@ -1,6 +1,7 @@
 """Prompt templates and the training prompt exactly as the webui's trainer builds it.
 
-Mirrors ``modules/textual_inversion/dataset.py`` of webui 1.10.1 (webui-api.md §3.2, §3.12):
+Mirrors ``modules/textual_inversion/dataset.py`` of webui 1.10.1 (lines read at ``:43``, the prompt
+built by ``create_text`` at ``:152-161``; docs/webui-contract.md §15):
 template lines are read with ``readlines()`` and stripped; a prompt is a random line with
 ``[filewords]`` replaced by the caption first and ``[name]`` by the embedding name second; with
 shuffle or drop-out the caption is split on ``,`` (tags keep their spaces), each tag is kept when
