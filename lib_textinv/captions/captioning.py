@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from lib_textinv.captions import files as capfiles
+from lib_textinv.captions.folder import captions_folder
 from lib_textinv.dataset.reading import load_rgb
 from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
@@ -264,7 +265,7 @@ def captioning_job(
     if source in ("deepbooru", "both"):
         host.require("deepbooru")
     check_request(mode, source)
-    images = folder_images(folder)
+    images = folder_images(captions_folder(host, folder))
 
     def work(progress: Progress) -> CaptionRun:
         with host.captioner(source) as model:

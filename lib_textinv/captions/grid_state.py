@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 
 from lib_textinv.captions import edit as ed
 from lib_textinv.captions import files as capfiles
+from lib_textinv.captions.folder import captions_folder
+from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.host import Host, PromptCounter, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -73,11 +75,11 @@ def _token_text(tokenizer, caption: str, vectors: int) -> str:
     return tc.describe() if tc else "tokens: counted inside the webui"
 
 
-def load_folder(folder: str, embedding_name: str = "", host: Host | None = None) -> tuple[dict, str]:
-    """Read the captions of ``folder``; returns (state, status)."""
+def load_folder(folder: str, embedding_name: str, host: Host) -> tuple[dict, str]:
+    """Read the captions of ``folder`` (checked: ``captions.folder``); returns (state, status)."""
     try:
-        fc = capfiles.load_folder_captions(folder)
-    except ValueError as e:
+        fc = capfiles.load_folder_captions(captions_folder(host, folder))
+    except (ValueError, Forbidden) as e:
         return {}, f"Cannot load captions: {e}"
     names = list(fc.captions)
     editor = ed.Editor.from_disk(fc.captions)

@@ -2,7 +2,8 @@
 
 ``POST /captions`` starts the same captioning job as the tab's button (``captions.work``) and
 returns ``{"job_id"}``; ``GET``/``DELETE /jobs/{id}`` follow or stop it. ``GET /captions?folder=…``
-lists the captions of a folder; ``PUT /captions`` writes the captions that changed.
+lists the captions of a folder; ``PUT /captions`` writes the captions that changed. Every folder is
+checked by ``captions.folder``: 400 for a relative or missing one, 403 outside the allowed folders.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from lib_textinv.captions import files as capfiles
 from lib_textinv.captions.captioning import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, SOURCES
+from lib_textinv.captions.folder import captions_folder
 from lib_textinv.captions.work import CaptionRequest, start_caption
 from lib_textinv.kit.api_models import Field, Model
 from lib_textinv.kit.host import Host
@@ -63,7 +65,7 @@ def add_routes(router: APIRouter, host: Host) -> None:
     @router.get("/captions", response_model=CaptionsList)
     def list_captions(folder: str = Query(..., min_length=1, max_length=4096)) -> CaptionsList:
         try:
-            fc = capfiles.load_folder_captions(folder)
+            fc = capfiles.load_folder_captions(captions_folder(host, folder))
         except ValueError as e:
             raise HTTPException(400, detail=str(e)) from e
         items = [CaptionItem(file=n, caption=c, has_file=fc.has_file[n]) for n, c in fc.captions.items()]
@@ -72,7 +74,7 @@ def add_routes(router: APIRouter, host: Host) -> None:
     @router.put("/captions")
     def put_captions(req: CaptionsPut) -> dict:
         try:
-            written = capfiles.save_changed(req.folder, req.captions)
+            written = capfiles.save_changed(captions_folder(host, req.folder), req.captions)
         except ValueError as e:  # unknown/unsafe file name, missing folder: nothing was written
             raise HTTPException(400, detail=str(e)) from e
         unchanged = sorted(set(req.captions) - set(written))

@@ -17,6 +17,7 @@ from lib_textinv.captions import grid_state as grid
 from lib_textinv.captions import work
 from lib_textinv.captions.prompt_preview import preview_prompts, template_choices
 from lib_textinv.kit import longwork
+from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.host import Host, PromptCounter
 from lib_textinv.kit.ids import elem_id
 from lib_textinv.kit.progress import Cancelled
@@ -51,7 +52,7 @@ def do_caption(
         run = work.run_caption(host, req, bar)
     except Cancelled:
         return "Stopped before any caption was written"
-    except (ValueError, RuntimeError) as e:  # Unavailable, Busy, a folder without images
+    except (ValueError, RuntimeError, Forbidden) as e:  # Unavailable, Busy, a folder without images
         return f"Not captioned: {e}"
     return run.summary()
 

@@ -61,8 +61,9 @@ class CropRequest(Model):
     def _multiple_of_64(cls, v: int) -> int:
         return plan.check_side(v)
 
-    def target(self) -> work.Target:
-        return work.check_target(self.folder, self.width, self.height, self.destination)
+    def target(self, host: Host) -> work.Target:
+        """Checked folders (400; 403 outside the allowed folders) and size."""
+        return work.check_target(host, self.folder, self.width, self.height, self.destination)
 
     def focal_weights(self) -> FocalWeights:
         return FocalWeights(**self.weights.as_dict())
@@ -85,7 +86,7 @@ def _checked(fn: Callable[[], T]) -> T:
 
 def add_routes(router, host: Host) -> None:
     def crop(req: CropRequest) -> dict:
-        target = _checked(req.target)
+        target = _checked(lambda: req.target(host))
 
         def start() -> Job:
             options = ExportOptions(**req.options.as_dict()).validated()
@@ -95,7 +96,7 @@ def add_routes(router, host: Host) -> None:
         return {"job_id": _checked(start).id, "destination": str(target.destination)}
 
     def auto(req: CropRequest) -> dict:
-        target = _checked(req.target)
+        target = _checked(lambda: req.target(host))
         job = work.start_auto(host, work.AutoRequest(target, req.focal_weights()))
         return {"job_id": job.id, "destination": str(target.destination)}
 

@@ -59,9 +59,9 @@ def check_source(source: str | None) -> str:
     return source.strip()
 
 
-def checked_target(source: str | None, width: Any, height: Any, dest: str | None) -> work.Target:
+def checked_target(host: Host, source: str | None, width: Any, height: Any, dest: str | None) -> work.Target:
     size = check_size(width, height)
-    return work.check_target(check_source(source), *size, (dest or "").strip() or None)
+    return work.check_target(host, check_source(source), *size, (dest or "").strip() or None)
 
 
 def message(text: str, bad: bool = False) -> str:
@@ -118,7 +118,7 @@ def weights_of(face: Any, corners: Any, entropy: Any) -> FocalWeights:
 def do_auto(host: Host, source, width, height, dest, face, corners, entropy, bar=None) -> tuple[str, str]:
     """Auto: (state JSON for the editor, message HTML)."""
     try:
-        target = checked_target(source, width, height, dest)
+        target = checked_target(host, source, width, height, dest)
         req = work.AutoRequest(target, weights_of(face, corners, entropy), PREVIEW_SIDE)
         proposals, notes = work.run_auto(host, req, bar)
     except Cancelled:
@@ -169,7 +169,7 @@ def do_export(
     """Export: (summary HTML, the destination for the workflow bar's prepared folder, or None).
     ``overwrite_captions``: replace captions edited in the destination since the last export."""
     try:
-        target = checked_target(source, width, height, dest)
+        target = checked_target(host, source, width, height, dest)
         options = export_options(fmt, quality, flip, captions, upscaler, background, overwrite_captions)
         boxes, note = parse_boxes(boxes_json, target.size)
         req = work.ExportRequest(target, options, weights_of(face, corners, entropy), boxes)

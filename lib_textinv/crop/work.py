@@ -18,6 +18,7 @@ from lib_textinv.crop.upscalers import check_name, upscaler_for
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.kit import files as fsio
 from lib_textinv.kit import longwork
+from lib_textinv.kit.folder_guard import checked_folder
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.jobs import Job
 from lib_textinv.kit.progress import Progress
@@ -34,11 +35,16 @@ class Target:
     destination: Path
 
 
-def check_target(folder: str, width: int, height: int, destination: str | None) -> Target:
-    """Raises ValueError (or ``fsio.UnsafeDestination``) naming what is wrong."""
-    source = fsio.resolve_existing_dir(folder)
+def check_target(host: Host, folder: str, width: int, height: int, destination: str | None) -> Target:
+    """Raises ValueError (also ``fsio.UnsafeDestination``, a relative folder) naming what is wrong,
+    or ``Forbidden`` for a folder outside the allowed ones of a webui reachable from other machines."""
+    access = host.file_access()
+    source = fsio.resolve_existing_dir(checked_folder(folder, access, "source folder"))
     size = plan.check_target(width, height)
-    dest = Path(destination) if destination else plan.default_destination(source, *size)
+    if destination:
+        dest = checked_folder(destination, access, "destination folder")
+    else:
+        dest = checked_folder(plan.default_destination(source, *size), access, "destination folder")
     plan.check_destination(source, dest, list_images(source))
     return Target(source, size, dest)
 

@@ -1,5 +1,6 @@
 """``POST /textinv/v1/scan``: the Dataset section's scan as a job (``{"job_id"}`` at once; the
-report is the job's result at ``GET /jobs/{id}``). An unusable folder is refused at once (400)."""
+report is the job's result at ``GET /jobs/{id}``). An unusable or relative folder is refused at once
+(400), one outside the allowed folders of a webui reachable from other machines too (403)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from lib_textinv.dataset.recent import RecentFolders
 from lib_textinv.dataset.scan import REFUSED, WARNING, Outcome, ScanOptions, ScanReport, thumbnail
 from lib_textinv.dataset.work import SCAN_KEY, run_scan
 from lib_textinv.kit import longwork
+from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.ids import elem_id
 from lib_textinv.kit.images import Background
 from lib_textinv.kit.tab_context import TabContext
@@ -165,7 +166,7 @@ def wire(ctx: TabContext, ui: DatasetUI) -> None:
     def on_scan(folder_v, w, h, bg, mp, progress=gr.Progress()):
         try:
             s, rows, items, rec, real = do_scan(ctx, folder_v, w, h, bg, mp, progress)
-        except (ValueError, RuntimeError) as e:  # an unusable folder, or a scan already running
+        except (ValueError, RuntimeError, Forbidden) as e:  # an unusable or forbidden folder, a scan running
             return error_html(e), [], [], gr.update(), gr.update()
         return s, rows, items, gr.update(choices=rec), real
 

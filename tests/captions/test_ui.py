@@ -56,7 +56,7 @@ def test_build_constructs_standalone(templates_dir):
 
 
 def test_load_edit_save_one(folder):
-    state, status = ui.load_folder(str(folder))
+    state, status = ui.load_folder(str(folder), "", StandaloneHost())
     assert "3 images" in status and "1 without a caption file" in status
     assert [s[0] for s in ui.slot_texts(state)] == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg"]
     texts = ["an astronaut, flag", "a tabby cat", "a cup of coffee"] + [""] * 9
@@ -73,7 +73,7 @@ def test_load_edit_save_one(folder):
 
 
 def test_bulk_replace_preview_undo_and_save(folder):
-    state, _ = ui.load_folder(str(folder))
+    state, _ = ui.load_folder(str(folder), "", StandaloneHost())
     texts = [c for _, c, _ in ui.slot_texts(state)]
     state, table, msg = ui.preview_replace(state, "a ", "the ", False, False, texts)
     assert [r[0] for r in table] == ["chelsea.jpg"] and "1 match" in msg
@@ -94,7 +94,7 @@ def test_bulk_replace_preview_undo_and_save(folder):
 def test_paging(tmp_path):
     d = tmp_path / "many"
     write_photos(d, ("astronaut", "chelsea", "coffee", "rocket", "brick"), size=(32, 32))
-    state, _ = ui.load_folder(str(d))
+    state, _ = ui.load_folder(str(d), "", StandaloneHost())
     state = ui.turn_page(state, 1, ["edited"] * 2, page_size=2)
     assert [s[0] for s in ui.slot_texts(state, page_size=2)] == ["chelsea.jpg", "coffee.jpg"]
     assert ui.slot_texts(state, page_size=2)[0][1] == ""
@@ -138,7 +138,7 @@ def webui_prompt(rng: random.Random, lines: list[str], name: str, caption: str) 
 
 def test_prompt_preview_follows_webui_rules(folder, templates_dir):
     host = StandaloneHost(templates_dir=str(templates_dir))
-    state, _ = ui.load_folder(str(folder))
+    state, _ = ui.load_folder(str(folder), "", StandaloneHost())
     texts = [c for _, c, _ in ui.slot_texts(state)]
     state, rows, note = preview_prompts(state, "style_filewords.txt", "my-emb", True, 0.0, 3, 7, texts, host)
     assert "seed 7" in note
@@ -167,7 +167,7 @@ def test_caption_button_handler_standalone_says_why(folder):
 
 
 def test_page_outputs_shape(folder):
-    state, status = ui.load_folder(str(folder))
+    state, status = ui.load_folder(str(folder), "", StandaloneHost())
     out = section.page_outputs(state, status, None, page_size=4)
     assert len(out) == 3 + 4 * 4
     assert out[4] is not None and out[4].size[0] <= section.THUMB  # first thumbnail
