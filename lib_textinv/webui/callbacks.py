@@ -5,27 +5,35 @@ settings, §5 routes and --api-auth)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from modules import shared
 
 from lib_textinv.kit.ids import SETTINGS_SECTION, TAB_ID, TAB_LABEL
-from lib_textinv.webui.facts import version_problem
-from lib_textinv.webui.host import WebuiHost
+
+if TYPE_CHECKING:
+    from lib_textinv.webui.host import WebuiHost
 
 logger = logging.getLogger(__name__)
 
+# The entry imports only this module at webui start-up; the bridge and the steps are imported when
+# the webui first calls back (start-up budget: ≤ 50 ms, bench/startup.py).
 HOST: WebuiHost | None = None
 
 
 def host() -> WebuiHost:
     global HOST
     if HOST is None:
+        from lib_textinv.webui.host import WebuiHost
+
         HOST = WebuiHost()
     return HOST
 
 
 def on_ui_tabs() -> list[tuple[object, str, str]]:
     import gradio as gr
+
+    from lib_textinv.webui.facts import version_problem
 
     problem = version_problem()
     if problem:
