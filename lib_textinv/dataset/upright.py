@@ -20,6 +20,6 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def oriented_size(path: str | os.PathLike) -> tuple[int, int]:
-    """The upright size of an image file, read from its header alone (no pixel is decoded)."""
+    """The upright size of an image file, from its header (read from memory: ``dataset.reading``)."""
     with open_image(path) as im:
         return upright_size(im.size, exif_orientation(im))
