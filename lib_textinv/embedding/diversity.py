@@ -33,13 +33,10 @@ DIVERSE_ABOVE = 0.35
 
 
 class ImageEmbedder(Protocol):
-    device: str  # where its weights are ("cpu", "cuda"…)
+    """Images to L2-normalised ``[n, d]`` embeddings. Where its weights live and for how long is
+    its loader's business (``kit.clip_loader.clip_for_job``)."""
 
     def embed_images(self, images: list, batch_size: int = 16) -> Any: ...
-
-    def to(self, device: str) -> Any:
-        """Move the weights (back to the CPU between uses, leaving the VRAM to the webui)."""
-        ...
 
 
 @dataclass(frozen=True)

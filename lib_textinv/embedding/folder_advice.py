@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from lib_textinv.captions.files import read_caption
@@ -22,8 +23,9 @@ logger = logging.getLogger(__name__)
 # The job key of a recommendation, tab and API alike: one at a time (it loads CLIP).
 RECOMMEND_KEY = "embedding-recommend"
 
-# (host) -> (embedder, batch size); raises Unavailable. Tests pass a tiny local model.
-EmbedderLoader = Callable[[Host], tuple[ImageEmbedder, int]]
+# (host) -> a context giving (embedder, batch size) for one job and releasing it at the end;
+# raises Unavailable. Tests pass a tiny local model.
+EmbedderLoader = Callable[[Host], AbstractContextManager[tuple[ImageEmbedder, int]]]
 
 
 @dataclass
@@ -76,10 +78,12 @@ def _usable_without_clip(paths: list, progress: Progress) -> tuple[int, list[str
     return ok, skipped
 
 
-def _default_loader(host: Host) -> tuple[ImageEmbedder, int]:
-    from lib_textinv.kit.clip_loader import clip_from_settings
+def _default_loader(host: Host) -> AbstractContextManager[tuple[ImageEmbedder, int]]:
+    """The configured CLIP for this recommendation only: a one-off job must not leave the webui's
+    process holding the model (gigabytes for ViT-L-14) for good."""
+    from lib_textinv.kit.clip_loader import clip_for_job
 
-    return clip_from_settings(host)
+    return clip_for_job(host)
 
 
 def _measure(
@@ -90,15 +94,11 @@ def _measure(
         usable, skipped = _usable_without_clip(paths, progress)
         return None, "fewer than two images: nothing to compare", usable, skipped
     try:
-        embedder, batch = (loader or _default_loader)(host)
-    except Unavailable as e:
+        with (loader or _default_loader)(host) as (embedder, batch):
+            diversity = measure_images(paths, embedder, batch_size=batch, progress=progress)
+    except Unavailable as e:  # raised on entering: no CLIP to measure with
         usable, skipped = _usable_without_clip(paths, progress)
         return None, str(e), usable, skipped
-    try:
-        diversity = measure_images(paths, embedder, batch_size=batch, progress=progress)
-    finally:
-        if embedder.device != "cpu":
-            embedder.to("cpu")  # leave the VRAM to the webui between uses
     return diversity, None, diversity.images, diversity.skipped
 
 

@@ -1,21 +1,35 @@
 """CLIP image/text embeddings through open_clip: the one loader for the dataset's variety
 (Embedding) and the CLIP scores (Scores).
 
-``clip_from_settings(host)`` is what features call: the model the settings name, searched for in
-one list of folders (``search_dirs``: the ``clip_cache_dir`` setting, the host's own CLIP folder
-such as the webui's ``--clip-models-path``, open_clip's ``~/.cache/clip``, then the Hugging Face
-cache), loaded once and kept. Nothing is ever downloaded: weights missing from disk raise
-``Unavailable`` naming the places looked at. torch and open_clip are imported inside functions so
-that importing lib_textinv stays cheap.
+Features get the model the settings name, searched for in one list of folders (``search_dirs``:
+the ``clip_cache_dir`` setting, the host's own CLIP folder such as the webui's
+``--clip-models-path``, open_clip's ``~/.cache/clip``, then the Hugging Face cache), in one of two
+ways:
+
+* ``clip_for_job(host)``, a context manager: the model for one job, released when the job ends
+  (ViT-L-14 is about 1.7 GB of float32 weights: a one-off job such as a recommendation must not
+  leave the webui's process that much larger for good). When the kept model below is the one the
+  settings name, it is lent instead of loading a second copy.
+* ``clip_from_settings(host)``: loaded once and kept for the next call, for a feature the user
+  repeats in a row (Scores: every Score click measures CLIP-I/CLIP-T again). At most ONE model is
+  kept (the last one asked for); ``forget_kept()`` releases it.
+
+Nothing is ever downloaded: weights missing from disk raise ``Unavailable`` naming the places
+looked at. torch and open_clip are imported inside functions so that importing lib_textinv stays
+cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import os
 import pickle
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from lib_textinv.kit.host import Facts, Unavailable
@@ -42,6 +56,11 @@ class ClipEmbedder:
             self.model.to(device)
             self.device = device
         return self
+
+    def drop(self) -> None:
+        """Let go of the model: whoever still holds this embedder (a finished job's frame, a
+        traceback) no longer keeps its weights alive. Using it afterwards raises."""
+        self.model = self.preprocess = self.tokenizer = _Dropped()
 
     @property
     def dim(self) -> int:
@@ -75,6 +94,16 @@ class ClipEmbedder:
             tokens = self.tokenizer(list(texts)).to(self.device)
             feats = self.model.encode_text(tokens).float()
             return torch.nn.functional.normalize(feats, dim=-1).cpu().numpy().astype(np.float32)
+
+
+class _Dropped:
+    """Stands in for a dropped model: any use says why instead of a confusing AttributeError."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("this CLIP model was released at the end of its job")
+
+    def __call__(self, *a: Any, **k: Any) -> Any:
+        raise RuntimeError("this CLIP model was released at the end of its job")
 
 
 def default_cache_dirs() -> list[str]:
@@ -203,6 +232,7 @@ def resolve_device(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+# The kept model (``clip_from_settings``): one entry at most, keyed by (model, tag, search folders).
 _cache: dict[tuple, ClipEmbedder] = {}
 _cache_lock = threading.Lock()
 
@@ -216,15 +246,25 @@ def cached_clip(
     with _cache_lock:
         emb = _cache.get(key)
         if emb is None:
-            _cache.clear()
+            if _cache:
+                _cache.clear()  # not dropped: a job still using the old model finishes with it
+                release_memory()
             emb = load_clip(model_name, pretrained, device=device, cache_dirs=cache_dirs)
             _cache[key] = emb
         return emb.to(device)
 
 
-def clip_from_settings(host: Facts) -> tuple[ClipEmbedder, int]:
-    """The embedder the user configured (``textinv_clip_model``, ``_pretrained``, ``_device``) from
-    ``search_dirs(host)``, loaded once, and the ``_batch_size``; raises ``Unavailable``."""
+def forget_kept() -> None:
+    """Stop keeping the kept model, if any (it is freed once no running job uses it)."""
+    with _cache_lock:
+        had = bool(_cache)
+        _cache.clear()
+    if had:
+        release_memory()
+
+
+def _configured(host: Facts) -> tuple[str, str, str, int]:
+    """(model, pretrained tag, device, batch size) from the ``textinv_clip_*`` settings."""
     model_name = str(host.setting("clip_model", DEFAULT_MODEL) or DEFAULT_MODEL).strip()
     pretrained = str(host.setting("clip_pretrained", DEFAULT_PRETRAINED) or DEFAULT_PRETRAINED).strip()
     batch = max(1, int(host.setting("clip_batch_size", 16) or 16))
@@ -232,4 +272,47 @@ def clip_from_settings(host: Facts) -> tuple[ClipEmbedder, int]:
         device = resolve_device(host.setting("clip_device", "auto"))
     except ImportError as e:
         raise Unavailable(f"torch is not installed ({e})") from e
+    return model_name, pretrained, device, batch
+
+
+def clip_from_settings(host: Facts) -> tuple[ClipEmbedder, int]:
+    """The embedder the user configured (``textinv_clip_model``, ``_pretrained``, ``_device``) from
+    ``search_dirs(host)``, loaded once and KEPT, and the ``_batch_size``; raises ``Unavailable``.
+    For one-off jobs use ``clip_for_job``."""
+    model_name, pretrained, device, batch = _configured(host)
     return cached_clip(model_name, pretrained, device, search_dirs(host)), batch
+
+
+@contextlib.contextmanager
+def clip_for_job(host: Facts) -> Iterator[tuple[ClipEmbedder, int]]:
+    """The configured embedder and batch size for the duration of one job; raises ``Unavailable``.
+
+    Loaded for this job alone and released at its end (dropped, garbage collected, the freed
+    memory handed back to the system), unless it is the kept model of ``clip_from_settings``,
+    which is lent and only moved back to the CPU."""
+    model_name, pretrained, device, batch = _configured(host)
+    dirs = search_dirs(host)
+    with _cache_lock:
+        kept = _cache.get((model_name, pretrained, tuple(dirs)))
+    embedder = kept if kept is not None else load_clip(model_name, pretrained, device=device, cache_dirs=dirs)
+    try:
+        yield embedder.to(device), batch
+    finally:
+        if kept is not None:
+            kept.to("cpu")  # the VRAM goes back to the webui between uses
+        else:
+            embedder.drop()
+            del embedder
+            release_memory()
+
+
+def release_memory() -> None:
+    """Hand freed model memory back: collect (a model may sit in reference cycles), empty torch's
+    CUDA cache, and on glibc trim the heap (freed weights otherwise stay in the process's RSS)."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # musl or another libc: nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)

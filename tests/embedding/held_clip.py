@@ -4,6 +4,7 @@ running when a test presses Stop (bounded waits that fail loudly, never a sleep)
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from tests.tinyclip import tiny_clip
@@ -14,15 +15,10 @@ HOLD_SECONDS = 60.0
 class HeldClip:
     def __init__(self, hold_at_batch: int = 2) -> None:
         self.inner = tiny_clip(0)
-        self.device = "cpu"
         self.batches = 0
         self.hold_at_batch = hold_at_batch
         self.holding = threading.Event()
         self.release = threading.Event()
-
-    def to(self, device: str) -> HeldClip:
-        self.device = device
-        return self
 
     def embed_images(self, images: list, batch_size: int = 16) -> Any:
         self.batches += 1
@@ -31,5 +27,5 @@ class HeldClip:
             assert self.release.wait(HOLD_SECONDS), "the test never released the held CLIP"
         return self.inner.embed_images(images, batch_size=batch_size)
 
-    def loader(self, host: Any) -> tuple[HeldClip, int]:
-        return self, 1  # one image per batch: progress after each image
+    def loader(self, host: Any) -> AbstractContextManager[tuple[HeldClip, int]]:
+        return nullcontext((self, 1))  # one image per batch: progress after each image

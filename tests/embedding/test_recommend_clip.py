@@ -4,6 +4,7 @@ tiny random open_clip model built locally and (slow, skipped when absent) with r
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,7 @@ def test_advise_with_tiny_clip_and_captions(tmp_path, tiny):
         (folder / f"{i:02d}.txt").write_text(
             f"a close up of a gravel path with {('rocks', 'stones', 'pebbles')[i % 3]}"
         )
-    advice = advise(StandaloneHost(), str(folder), loader=lambda host: (tiny, 4))
+    advice = advise(StandaloneHost(), str(folder), loader=lambda host: nullcontext((tiny, 4)))
     d = advice.to_dict()
     assert d["images"] == 12 and d["diversity"]["word"] == "very similar"
     assert d["vectors"] == advice.recommendation.vectors

@@ -110,6 +110,39 @@ def test_api_recommend_bad_input_is_never_a_500(body, no_clip_weights):
     assert not longwork.is_running(RECOMMEND_KEY)
 
 
+def test_a_recommendation_leaves_no_clip_model_behind(photo_dir, tmp_path, monkeypatch):
+    """The recommendation loads the configured CLIP (tiny weights in OpenAI's layout where the
+    settings point) for its job only: after it, nothing refers to the model any more."""
+    import gc
+    import weakref
+
+    from tests.scores.clip_weights import save_tiny_openai_clip
+
+    save_tiny_openai_clip(tmp_path / "clip")
+    monkeypatch.setattr(clip_loader, "default_cache_dirs", lambda: [str(tmp_path / "empty")])
+    clip_loader.forget_kept()
+    models: list[weakref.ref] = []
+    real = clip_loader.load_clip
+
+    def load_clip(*a, **k):
+        embedder = real(*a, **k)
+        models.append(weakref.ref(embedder.model))
+        return embedder
+
+    monkeypatch.setattr(clip_loader, "load_clip", load_clip)
+    settings = {"textinv_clip_model": "ViT-B-32", "textinv_clip_device": "cpu"}
+    host = StandaloneHost(settings={**settings, "textinv_clip_cache_dir": str(tmp_path / "clip")})
+    c = api_client(host)
+    for background in (False, True):
+        r = c.post(f"{API}/recommend", json={"folder": str(photo_dir), "background": background})
+        assert r.status_code == 200, r.text
+        body = wait_job(c, r.json()["job_id"])["result"] if background else r.json()
+        assert body["diversity"] is not None and body["clip_unavailable"] is None, body
+    gc.collect()
+    assert len(models) == 2 and [m() for m in models] == [None, None]  # loaded per job, then freed
+    assert clip_loader._cache == {}
+
+
 def test_delete_job_stops_a_recommendation(photo_dir, monkeypatch):
     held = HeldClip()
     monkeypatch.setattr(folder_advice, "_default_loader", held.loader)  # CLIP without weights files

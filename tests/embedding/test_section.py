@@ -4,6 +4,7 @@ plain functions; Recommend runs as a long-work job with progress, ETA and Stop."
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_ui_recommend_handler_shows_progress_with_eta(photo_dir):
         StandaloneHost(),
         str(photo_dir),
         bar=lambda frac, desc: shown.append(desc),
-        loader=lambda h: (tiny, 1),
+        loader=lambda h: nullcontext((tiny, 1)),
     )
     assert vectors == 2 and "Recommended: 2 vectors" in html_out and 'data-range="2-3"' in html_out
     assert "4 images" in variety
