@@ -288,10 +288,10 @@ def export_folder(
     src = fsio.resolve_existing_dir(source)
     images = list_images(src)
     dest_path = check_destination(src, Path(dest) if dest else default_destination(src, *target), images)
-    record, note = crop_sidecar.load_quietly(dest_path) if dest_path.is_dir() else (None, None)
+    record = crop_sidecar.load_for_export(dest_path)
     key = source_key(src)
     entries = plan_entries(images, target, boxes, record.for_source(src) if record else None)
-    summary = ExportSummary(destination=str(dest_path), notes=[note] if note else [])
+    summary = ExportSummary(destination=str(dest_path))
     dest_path.mkdir(parents=True, exist_ok=True)
 
     progress.begin(len(images), f"Cropping {len(images)} images to {target[0]}×{target[1]}")

@@ -189,6 +189,20 @@ def load_quietly(dest: str | os.PathLike) -> tuple[CropsRecord | None, str | Non
         return None, f"ignored {SIDECAR_NAME}: {e}"
 
 
+def load_for_export(dest: str | os.PathLike) -> CropsRecord | None:
+    """The record an export will extend; SidecarError when one is there but unusable: it is not
+    ours to replace (perhaps another tool's file), so the export does not start."""
+    if not Path(dest).is_dir():
+        return None
+    try:
+        return load(dest)
+    except SidecarError as e:
+        raise SidecarError(
+            f"{sidecar_path(dest)} cannot be used ({e}); it is not replaced: move it away or choose "
+            "another destination"
+        ) from e
+
+
 def save(dest: str | os.PathLike, record: CropsRecord) -> Path:
     p = sidecar_path(dest)
     atomic_write_text(p, record.to_text())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lib_textinv.crop import plan
+from lib_textinv.crop import sidecar as crop_sidecar
 from lib_textinv.crop.auto import Proposal, propose_boxes
 from lib_textinv.crop.export import ExportOptions, ExportSummary, export_folder
 from lib_textinv.crop.focal import FocalWeights
@@ -70,10 +71,12 @@ def auto_job(req: AutoRequest) -> Callable[[Progress], tuple[list[Proposal], lis
 
 
 def export_job(host: Host, req: ExportRequest) -> Callable[[Progress], ExportSummary]:
-    """Checks the upscaler now (a bad name fails before the job), then exports in the job."""
+    """Checks the upscaler and the destination's crops.json now (a bad one fails before the job),
+    then exports in the job."""
     upscaler = upscaler_for(host)
     check_name(req.options.upscaler, upscaler)
     t = req.target
+    crop_sidecar.load_for_export(t.destination)  # an unusable crops.json: refused before the job
     return lambda p: export_folder(
         t.source, t.size, t.destination, req.boxes, req.options, req.weights, p, upscaler
     )

@@ -269,15 +269,18 @@ def test_bad_requests_are_refused_before_writing(photo_dir, tmp_path):
     assert not (photo_dir / "512x512").exists()
 
 
-def test_broken_sidecar_is_ignored_with_a_note(photo_dir):
+def test_an_unusable_crops_json_is_not_replaced(photo_dir):
+    """It may be another tool's file, or an edit gone wrong: the export refuses before writing."""
     dest = photo_dir / "128x128"
     dest.mkdir()
     (dest / "crops.json").write_text("{not json", encoding="utf-8")
-    s = export_folder(photo_dir, (128, 128))
-    assert any("crops.json" in n for n in s.notes)
-    side = crop_sidecar.load(dest).for_source(photo_dir)  # rewritten properly
-    assert side.target == (128, 128)
-    assert sorted(side.images) == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
+    with pytest.raises(crop_sidecar.SidecarError, match=r"crops\.json cannot be used .*not replaced"):
+        export_folder(photo_dir, (128, 128))
+    assert [p.name for p in dest.iterdir()] == ["crops.json"]
+    assert (dest / "crops.json").read_text(encoding="utf-8") == "{not json"
+    # Auto only reads it: it goes on, with a note
+    _, notes = propose_boxes(photo_dir, (128, 128))
+    assert any("crops.json" in n for n in notes)
 
 
 @settings(max_examples=25, deadline=None)

@@ -432,6 +432,17 @@ def test_a_second_export_while_one_runs_is_409(small_photos, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+def test_an_unusable_crops_json_is_400_before_any_job(photo_dir, tmp_path):
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "crops.json").write_text("[]", encoding="utf-8")
+    client = api_client(StandaloneHost())
+    body = {"folder": str(photo_dir), "width": 128, "height": 128, "destination": str(dest)}
+    r = client.post(f"{API_PREFIX}/crop", json=body)
+    assert r.status_code == 400 and "it is not replaced" in r.json()["detail"], r.text
+    assert [p.name for p in dest.iterdir()] == ["crops.json"]
+
+
 def test_missing_folder_is_400(tmp_path):
     r = api_client(StandaloneHost()).post(f"{API_PREFIX}/crop", json={"folder": str(tmp_path / "nope")})
     assert r.status_code == 400 and "folder not found" in r.json()["detail"]
