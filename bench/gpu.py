@@ -159,7 +159,14 @@ class Rig:
 
         if not self.cuda:
             return nullcontext()
-        return torch.backends.cuda.sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=False)
+        try:  # torch >= 2.3 (the lent GPU machines' torch); 2.1's spelling below
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH])
+        except ImportError:
+            return torch.backends.cuda.sdp_kernel(
+                enable_flash=True, enable_math=True, enable_mem_efficient=False
+            )
 
     def sync(self) -> None:
         import torch
