@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lib_textinv.captions.files import read_caption
 from lib_textinv.dataset.scan import list_images
@@ -16,6 +17,7 @@ from lib_textinv.embedding.init_text import InitTextSuggestion, suggest_init_tex
 from lib_textinv.embedding.recommend import Recommendation, recommend
 from lib_textinv.embedding.tokens import token_counter
 from lib_textinv.kit.files import resolve_existing_dir
+from lib_textinv.kit.folder_guard import checked_folder
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Progress
 
@@ -55,6 +57,12 @@ class FolderAdvice:
             "init_text_note": self.init_text.note,
             "skipped": self.skipped,
         }
+
+
+def recommend_folder(host: Host, folder: str) -> Path:
+    """The folder to recommend for, as an absolute path the host allows (``kit.folder_guard``:
+    ``BadFolder`` for a relative path, ``Forbidden`` outside the allowed folders)."""
+    return checked_folder(folder, host.file_access(), "folder")
 
 
 def recommend_title(folder: str) -> str:
@@ -110,9 +118,10 @@ def advise(
     max_init_words: int = 3,
 ) -> FolderAdvice:
     """Scan ``folder`` (read-only), measure its variety with CLIP when it can, and recommend.
-    Raises ``ValueError`` for a folder that does not exist."""
+    Raises ``ValueError`` for a folder that does not exist or is not an absolute path
+    (``BadFolder``), ``Forbidden`` for one outside the allowed folders."""
     progress = progress or Progress()
-    real = resolve_existing_dir(folder)
+    real = resolve_existing_dir(recommend_folder(host, folder))
     paths = list_images(real)
     diversity, clip_reason, usable, skipped = _measure(host, paths, progress, loader)
     facts = host.model_facts()

@@ -13,6 +13,7 @@ from lib_textinv.embedding.folder_advice import (
     EmbedderLoader,
     FolderAdvice,
     advise,
+    recommend_folder,
     recommend_title,
 )
 from lib_textinv.embedding.names import check_name
@@ -21,7 +22,8 @@ from lib_textinv.kit import longwork
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Cancelled
 
-# What ends a recommendation early, each with what the user reads.
+# What ends a recommendation early, each with what the user reads (a relative folder is a
+# ValueError, one outside the allowed folders a PermissionError).
 RECOMMEND_REFUSED = (ValueError, OSError, longwork.Busy, Unavailable, Cancelled)
 
 
@@ -61,7 +63,7 @@ def do_recommend(
     """(recommendation html, variety, vectors to pre-fill, init text (or "" for none), its token
     count). Runs as the recommendation job, with progress and ETA on ``bar``; raises one of
     ``RECOMMEND_REFUSED``."""
-    folder = (folder or "").strip()
+    folder = str(recommend_folder(host, folder))  # refused before a job starts
     advice = longwork.run(
         host, RECOMMEND_KEY, recommend_title(folder), lambda p: advise(host, folder, p, loader=loader), bar
     )

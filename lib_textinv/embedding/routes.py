@@ -3,6 +3,9 @@
 token clash with a loaded embedding, with ``suggested_name``; ``dry_run`` reads them before
 anything is written).
 
+The folder to recommend for must be an absolute path (400), and on a webui reachable from other
+machines lie under the allowed folders (403).
+
 A recommendation is the Embedding section's job (same key: one at a time, tab and API together):
 with ``background`` the route returns ``{"job_id"}`` at once (progress, ETA and the advice from
 ``GET /textinv/v1/jobs/{id}``, Stop with ``DELETE``); without, it waits and returns the advice."""
@@ -12,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from lib_textinv.embedding.create import create
-from lib_textinv.embedding.folder_advice import RECOMMEND_KEY, advise, recommend_title
+from lib_textinv.embedding.folder_advice import RECOMMEND_KEY, advise, recommend_folder, recommend_title
 from lib_textinv.embedding.recommend import PROMPT_TOKENS
 from lib_textinv.kit import longwork
 from lib_textinv.kit.api_models import Field, Model
+from lib_textinv.kit.folder_guard import BadFolder
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.progress import Cancelled, Progress
 
@@ -37,10 +41,15 @@ def add_routes(router: Any, host: Host) -> None:
     from fastapi import HTTPException
 
     def recommend_route(req: RecommendRequest) -> dict:
-        def work(progress: Progress) -> dict:
-            return advise(host, req.folder, progress).to_dict()
+        try:
+            folder = str(recommend_folder(host, req.folder))  # Forbidden: 403 from the router
+        except BadFolder as e:
+            raise HTTPException(status_code=400, detail=str(e)) from e
 
-        title = recommend_title(req.folder)
+        def work(progress: Progress) -> dict:
+            return advise(host, folder, progress).to_dict()
+
+        title = recommend_title(folder)
         try:
             if req.background:
                 return {"job_id": longwork.start(host, RECOMMEND_KEY, title, work).id}

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from lib_textinv.kit import longwork
+from lib_textinv.kit.folder_guard import BadFolder, Forbidden
 from lib_textinv.kit.host import Host
 from lib_textinv.train.call import Clock
 from lib_textinv.train.display import box, ended_html, files_markdown, plot_for, running_html
+from lib_textinv.train.folders import crop_folder, dataset_folder, run_folder
 from lib_textinv.train.job import JOB_KEY, PreflightFailed, outcome_of, start_training
 from lib_textinv.train.loss_csv import FILENAME, LossReader, loss_chart
 from lib_textinv.train.params import FORM, PRESET_FIELDS, TrainArgs
-from lib_textinv.train.preflight import crop_copy_to_size, run_preflight
+from lib_textinv.train.preflight import crop_copy_to_size, free_crop_folder, run_preflight
 from lib_textinv.train.presets import is_folder, scan_dataset, suggest_presets
 
 DEFAULT_POLL_SECONDS = 2.0  # how often a running training refreshes its status, plot and files
@@ -58,11 +60,16 @@ def follow_embedding(host: Host, name: str | None) -> Any:
     return gr.update(choices=choices, value=name or None)
 
 
-def fill_presets(folder: str, kind: str) -> list:
+def fill_presets(host: Host, folder: str, kind: str) -> list:
     """Preset values (``PRESET_FIELDS`` order) and the reasons as Markdown."""
-    if not is_folder(folder):
-        return [*[_keep() for _ in PRESET_FIELDS], f"Dataset folder not found: `{folder}`"]
-    facts = scan_dataset(folder)
+    keep = [_keep() for _ in PRESET_FIELDS]
+    try:
+        real = dataset_folder(host, folder)
+    except (BadFolder, Forbidden) as e:
+        return [*keep, f"❌ {html.escape(str(e))}"]
+    if not is_folder(real):
+        return [*keep, f"Dataset folder not found: `{folder}`"]
+    facts = scan_dataset(real)
     p = suggest_presets(facts, kind or "style")
     values = [p.values[k] for k in PRESET_FIELDS]
     return [*values, f"**Presets for {len(facts.readable)} images** ({kind} preset)\n\n" + p.explain()]
@@ -80,11 +87,14 @@ def do_preflight(host: Host, *values: Any) -> tuple:
     return rep.to_markdown(), gr.update(visible=bool(rep.offenders("size")))
 
 
-def do_crop(folder: str, width: Any, height: Any) -> tuple[str, str]:
-    """Crop copies of the dataset to width×height into a new folder; the form switches to it."""
+def do_crop(host: Host, folder: str, width: Any, height: Any) -> tuple[str, str]:
+    """Crop copies of the dataset to width×height into a new folder beside it (both allowed
+    folders); the form switches to it."""
     try:
-        dst, problems = crop_copy_to_size(folder, int(width), int(height))
-    except (OSError, ValueError, TypeError) as e:
+        src = dataset_folder(host, folder)
+        w, h = int(width), int(height)
+        dst, problems = crop_copy_to_size(src, w, h, dest=crop_folder(host, free_crop_folder(src, w, h)))
+    except (OSError, ValueError, TypeError) as e:  # Forbidden is an OSError, BadFolder a ValueError
         return folder, f"❌ crop failed: {html.escape(str(e))}"
     msg = f"✅ cropped copies written to `{dst}`; the dataset folder now points there (originals unchanged)."
     if problems:
@@ -132,8 +142,12 @@ def interrupt(host: Host) -> str:
     return box("info", html.escape(longwork.stop(host, JOB_KEY)))
 
 
-def show_loss(folder: str, name: str) -> tuple[str, str]:
-    if not is_folder(folder):
+def show_loss(host: Host, folder: str, name: str) -> tuple[str, str]:
+    try:
+        real = run_folder(host, folder)
+    except (BadFolder, Forbidden) as e:
+        return loss_chart([]), f"❌ {e}"
+    if not is_folder(real):
         return loss_chart([]), f"No run folder `{folder}`"
-    name = name or Path(folder).name
-    return plot_for(folder, name), files_markdown(folder, name)
+    name = name or real.name
+    return plot_for(str(real), name), files_markdown(str(real), name)

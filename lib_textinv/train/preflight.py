@@ -17,8 +17,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from lib_textinv.kit.folder_guard import BadFolder, Forbidden
 from lib_textinv.kit.host import Host, ModelFacts
 from lib_textinv.kit.progress import Progress
+from lib_textinv.train.folders import dataset_folder, log_folder
 from lib_textinv.train.loss_csv import FILENAME as LOSS_CSV
 from lib_textinv.train.lr_schedule import ScheduleError, check_schedule
 from lib_textinv.train.params import TrainArgs, out_of_bounds
@@ -111,6 +113,27 @@ class PreflightReport:
 
 
 # -- single checks -------------------------------------------------------------------------------
+
+
+def check_folders(host: Host, args: TrainArgs, rep: PreflightReport) -> tuple[bool, bool]:
+    """Whether the dataset and the log folder may be used at all: absolute paths, and allowed
+    (``train.folders``); nothing is read from or written into a refused one."""
+    allowed = []
+    for key, check, text, fix in (
+        ("dataset", dataset_folder, args.data_root, "give the full path of the dataset folder"),
+        ("log", log_folder, args.log_directory, "give the full path of a log folder"),
+    ):
+        try:
+            check(host, text)
+        except Forbidden as e:
+            rep.add(key, ERROR, str(e), "choose a folder inside the allowed folders")
+            allowed.append(False)
+        except BadFolder as e:
+            rep.add(key, ERROR, str(e), fix)
+            allowed.append(False)
+        else:
+            allowed.append(True)
+    return allowed[0], allowed[1]
 
 
 def check_numbers(args: TrainArgs, rep: PreflightReport, n_images: int) -> None:
@@ -354,10 +377,8 @@ def _existing_parent(path: Path) -> Path:
 
 
 def check_log_folder(args: TrainArgs, rep: PreflightReport) -> Path | None:
-    """The existing folder the run folder will be made in (None, with an error, when there is none)."""
-    if not args.log_directory.strip():
-        rep.add("log", ERROR, "no log folder", "the webui's default is textual_inversion")
-        return None
+    """The existing folder the run folder will be made in (None, with an error, when there is none).
+    The folder itself was allowed by ``check_folders``."""
     try:
         base = _existing_parent(Path(args.log_directory))
     except (OSError, ValueError) as e:  # a NUL byte, a name longer than the file system allows
@@ -457,7 +478,8 @@ def run_preflight(
     except TypeError as e:
         rep.add("types", ERROR, str(e), "correct the value in the form")
         return rep
-    if facts is None and is_folder(args.data_root):
+    data_ok, log_ok = check_folders(host, args, rep)
+    if facts is None and data_ok and is_folder(args.data_root):
         facts = scan_dataset(args.data_root)
     templates = host.templates()
     tpath = templates.get(args.template_filename)
@@ -468,14 +490,15 @@ def run_preflight(
             f"the webui has no prompt template {args.template_filename!r}",
             f"pick one of: {', '.join(sorted(templates)) or '(none found)'}",
         )
-    check_dataset(args, facts, rep, tpath)
+    if data_ok:
+        check_dataset(args, facts, rep, tpath)
     check_numbers(args, rep, len(facts.readable) if facts else 0)
     initial = check_embedding(host, args, check_model(host, rep), rep)
     rep.initial_step = initial
     final = check_schedules(args, initial, rep) if args.steps > initial else args.steps
     rep.final_step = final
     check_loss_csv_period(host, final, args.loss_csv_every or None, rep)
-    base = check_log_folder(args, rep)
+    base = check_log_folder(args, rep) if log_ok else None
     if base is not None:
         check_disk(args, host, initial, final, base, rep)
         check_run_folder(args, initial, final, rep, now)
@@ -501,7 +524,7 @@ def crop_copy_to_size(
     from lib_textinv.kit.images import ImageRefused
 
     src = Path(folder)
-    dst = check_output_dir(src, dest if dest is not None else _free_crop_folder(src, width, height))
+    dst = check_output_dir(src, dest if dest is not None else free_crop_folder(src, width, height))
     dst.mkdir(parents=True, exist_ok=True)
     files = list_images(src)
     progress = progress or Progress()
@@ -518,7 +541,7 @@ def crop_copy_to_size(
     return dst, problems
 
 
-def _free_crop_folder(src: Path, width: int, height: int) -> Path:
+def free_crop_folder(src: Path, width: int, height: int) -> Path:
     """``<src>-<w>x<h>`` beside the source, or ``-2``, ``-3``… when that one has files."""
     dest = src.parent / f"{src.name}-{width}x{height}"
     i = 2

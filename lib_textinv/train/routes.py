@@ -3,16 +3,21 @@ presets), ``POST /textinv/v1/train/preflight`` (the checks only) and
 ``GET /textinv/v1/train/loss?folder=`` (the loss rows of a run folder). Progress and outcome:
 ``GET /textinv/v1/jobs/{id}``; Stop: ``DELETE /textinv/v1/jobs/{id}``.
 
+Folders (dataset, log folder, run folder) must be absolute paths (400), and on a webui reachable
+from other machines lie under the allowed folders or the webui's training log folder
+(``train.folders``; ``Forbidden`` is answered 403 by the router).
+
 The run is the Train section's job (``train.job``): one at a time, tab and API together.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from lib_textinv.kit.folder_guard import BadFolder
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.longwork import Busy
+from lib_textinv.train.folders import run_folder
 from lib_textinv.train.job import PreflightFailed, start_training
 from lib_textinv.train.loss_csv import FILENAME, read_loss_csv
 from lib_textinv.train.params import TrainArgs
@@ -27,7 +32,7 @@ def add_routes(router: Any, host: Host) -> None:
     def prepare(req: TrainRequest) -> tuple[TrainArgs, PreflightReport]:
         try:
             args = request_to_args(host, req)
-        except (DatasetNotFound, TypeError) as e:
+        except (BadFolder, DatasetNotFound, TypeError) as e:
             raise HTTPException(status_code=400, detail=str(e)) from e
         return args, run_preflight(host, args)
 
@@ -49,9 +54,13 @@ def add_routes(router: Any, host: Host) -> None:
         return {"job_id": run.job.id, "run_folder": rep.run_folder, "final_step": rep.final_step}
 
     def loss_route(folder: str) -> dict:
-        if not is_folder(folder):
+        try:
+            real = run_folder(host, folder)
+        except BadFolder as e:
+            raise HTTPException(status_code=400, detail=str(e)) from e
+        if not is_folder(real):
             raise HTTPException(status_code=404, detail=f"no run folder {folder}")
-        rows = read_loss_csv(Path(folder) / FILENAME)
+        rows = read_loss_csv(real / FILENAME)
         return {"folder": folder, "rows": [r.__dict__ for r in rows]}
 
     router.add_api_route("/train", train_route, methods=["POST"])

@@ -165,7 +165,7 @@ def wire(ctx: TabContext, ui: TrainUI) -> None:
     poll = float(host.setting("train_poll_seconds", handlers.DEFAULT_POLL_SECONDS) or 2.0)
     _wire_workflow(ctx, ui)
     ui.presets.click(
-        handlers.fill_presets,
+        functools.partial(handlers.fill_presets, host),
         inputs=[form["data_root"], ui.kind],
         outputs=[*(form[k] for k in PRESET_FIELDS), ui.reasons],
     )
@@ -173,7 +173,7 @@ def wire(ctx: TabContext, ui: TrainUI) -> None:
         functools.partial(handlers.do_preflight, host), inputs=ui.inputs(), outputs=[ui.preflight, ui.crop]
     )
     ui.crop.click(
-        handlers.do_crop,
+        functools.partial(handlers.do_crop, host),
         inputs=[form["data_root"], form["training_width"], form["training_height"]],
         outputs=[form["data_root"], ui.preflight],
     )
@@ -185,7 +185,9 @@ def wire(ctx: TabContext, ui: TrainUI) -> None:
     # queue=False: a Stop must not wait in the queue behind the run it stops.
     ui.stop.click(functools.partial(handlers.interrupt, host), outputs=[ui.status], queue=False)
     ui.show.click(
-        handlers.show_loss, inputs=[ui.run_folder, form["embedding_name"]], outputs=[ui.plot, ui.files]
+        functools.partial(handlers.show_loss, host),
+        inputs=[ui.run_folder, form["embedding_name"]],
+        outputs=[ui.plot, ui.files],
     )
 
 

@@ -63,13 +63,13 @@ def test_form_to_args_coerces_gradio_floats(tmp_path):
 
 
 def test_fill_presets_from_folder(tmp_path):
-    _host, args = make_setup(tmp_path)
-    out = handlers.fill_presets(args.data_root, "subject")
+    host, args = make_setup(tmp_path)
+    out = handlers.fill_presets(host, args.data_root, "subject")
     vals = dict(zip(PRESET_FIELDS, out[:-1], strict=True))
     assert vals["training_width"] == 64 and vals["steps"] == 300
     assert vals["template_filename"] == "subject_filewords.txt"
     assert "Presets for 3 images" in out[-1]
-    assert "not found" in handlers.fill_presets(str(tmp_path / "nope"), "style")[-1]
+    assert "not found" in handlers.fill_presets(host, str(tmp_path / "nope"), "style")[-1]
 
 
 def test_preflight_handler_offers_crop_and_crop_fixes(tmp_path):
@@ -78,7 +78,7 @@ def test_preflight_handler_offers_crop_and_crop_fixes(tmp_path):
     (Path(args.data_root) / "rocket.txt").write_text("rocket", encoding="utf-8")
     md, crop = handlers.do_preflight(host, *form_values(args))
     assert "rocket.png" in md and crop["visible"] is True
-    new_folder, msg = handlers.do_crop(args.data_root, 64, 64)
+    new_folder, msg = handlers.do_crop(host, args.data_root, 64, 64)
     assert new_folder != args.data_root and "unchanged" in msg
     args.data_root = new_folder
     md, crop = handlers.do_preflight(host, *form_values(args))
@@ -144,7 +144,7 @@ def test_a_second_run_is_refused_while_one_is_going(held_run, tmp_path):
 
 def test_show_loss_and_interrupt_without_run(tmp_path):
     host, _args = make_setup(tmp_path)
-    plot, files = handlers.show_loss(str(tmp_path / "none"), "tiny")
+    plot, files = handlers.show_loss(host, str(tmp_path / "none"), "tiny")
     assert "no data" in plot and "No run folder" in files
     assert "nothing is running" in handlers.interrupt(host)
 
