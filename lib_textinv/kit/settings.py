@@ -73,8 +73,8 @@ SETTINGS: list[Setting] = [
         "Folders the tab may read and write when the webui is reachable from other machines",
         "textbox",
         info="one per line or separated by ';'. With --listen, --share, --ngrok or --server-name "
-        "(and without --enable-insecure-extension-access) only these and the webui's data folder are "
-        "allowed; on a local webui any folder works",
+        "(and without --enable-insecure-extension-access) only these and the webui's own folders (data, "
+        "embeddings, training log) are allowed; on a local webui any folder works",
     ),
     Setting(
         "sweep_batch_size",

@@ -183,14 +183,13 @@ def file_access() -> FileAccess:
         return FileAccess()
     from modules import paths_internal
 
-    flags = [
-        f"--{f.replace('_', '-')}"
-        for f in ("listen", "share", "ngrok", "server_name")
-        if getattr(cmd, f, None)
-    ]
-    roots = [paths_internal.data_path, *parse_roots(str(setting("allowed_folders", "") or ""))]
+    given = [f for f in ("listen", "share", "ngrok", "server_name") if getattr(cmd, f, None)]
+    flags = " ".join(f"--{f.replace('_', '-')}" for f in given) or "remote access"
+    own = paths()  # the webui's own folders: its data, embeddings and training-log folders
+    webui_folders = [paths_internal.data_path, own.embeddings_dir, own.ti_log_dir]
+    roots = [r for r in webui_folders if r] + parse_roots(str(setting("allowed_folders", "") or ""))
     return FileAccess(
         restricted=True,
-        roots=tuple(roots),
+        roots=tuple(dict.fromkeys(roots)),
         why=f"the webui runs with {flags} and without --enable-insecure-extension-access",
     )

@@ -20,7 +20,9 @@ def test_listen_limits_folders_to_the_data_dir_and_the_setting(webui, host, tmp_
     webui.shared.opts.data["textinv_allowed_folders"] = f"{extra}\n"
     access = host.file_access()
     assert access.restricted and "--listen" in access.why
-    assert set(access.roots) == {str(webui.paths.data_path), str(extra)}
+    own = host.paths()
+    assert set(access.roots) == {str(webui.paths.data_path), own.embeddings_dir, own.ti_log_dir, str(extra)}
+    assert access.why == "the webui runs with --listen and without --enable-insecure-extension-access"
     assert checked_folder(str(extra / "cats"), access) == (extra / "cats").resolve()
     with pytest.raises(Forbidden, match="--listen"):
         checked_folder("/etc", access)
