@@ -58,15 +58,12 @@ class SweepCost:
     images: int
 
 
-@dataclass
-class SweepPlan:
-    checkpoints: list[PlanCheckpoint]
-    prompts: list[str]
-    seeds: list[int]
-    batch_size: int
-    cells: list[Cell] = field(default_factory=list)
-    name: str = ""  # the embedding whose checkpoints these are (recorded with the sweep)
-    run_folder: str = ""  # its training run <log>/<date>/<name>
+class GridShape:
+    """Columns are checkpoints, rows are (prompt, seed) pairs: shared by a plan and its record."""
+
+    checkpoints: Sequence[object]
+    prompts: Sequence[str]
+    seeds: Sequence[int]
 
     @property
     def cols(self) -> int:
@@ -75,6 +72,17 @@ class SweepPlan:
     @property
     def rows(self) -> int:
         return len(self.prompts) * len(self.seeds)
+
+
+@dataclass
+class SweepPlan(GridShape):
+    checkpoints: list[PlanCheckpoint]
+    prompts: list[str]
+    seeds: list[int]
+    batch_size: int
+    cells: list[Cell] = field(default_factory=list)
+    name: str = ""  # the embedding whose checkpoints these are (recorded with the sweep)
+    run_folder: str = ""  # its training run <log>/<date>/<name>
 
     def row_of(self, cell: Cell) -> int:
         return cell.prompt * len(self.seeds) + cell.seed_index

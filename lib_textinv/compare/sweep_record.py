@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib_textinv.compare.sweep_plan import GridShape
 from lib_textinv.kit.files import atomic_write_text
 
 RECORD_SUFFIX = ".sweep.json"
@@ -50,7 +51,7 @@ class RecordedCell:
 
 
 @dataclass(frozen=True)
-class SweepRecord:
+class SweepRecord(GridShape):
     name: str
     run_folder: str
     grid: str
@@ -62,14 +63,6 @@ class SweepRecord:
     total: int  # cells planned (``len(cells)`` is fewer after an interrupt)
     interrupted: bool = False
     params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def cols(self) -> int:
-        return len(self.checkpoints)
-
-    @property
-    def rows(self) -> int:
-        return len(self.prompts) * len(self.seeds)
 
     @property
     def path(self) -> str:
