@@ -83,10 +83,11 @@ def measure_images(
     progress: Progress | None = None,
 ) -> Diversity:
     """Load and embed ``paths`` in batches (cancellable between batches); unreadable images are
-    skipped with their reason and the rest are measured."""
+    skipped with their reason (the Dataset report's words) and the rest are measured."""
     import numpy as np
 
-    from lib_textinv.kit.images import load_rgb
+    from lib_textinv.dataset.reading import load_rgb
+    from lib_textinv.dataset.reasons import reason_for
 
     progress = progress or Progress()
     progress.begin(len(paths), "measuring image variety with CLIP")
@@ -101,9 +102,9 @@ def measure_images(
             try:
                 # CLIP looks at 224 px: let JPEG decode at a fraction of full size.
                 images.append(load_rgb(p, draft=(448, 448)))
-            except (OSError, ValueError, SyntaxError) as e:  # ImageRefused is a ValueError; PIL raises
-                # SyntaxError for some corrupt PNG chunks
-                skipped.append(f"{os.path.basename(p)}: {e}")
+            except (OSError, ValueError, SyntaxError, EOFError) as e:  # ImageRefused is a ValueError;
+                # PIL raises SyntaxError for some corrupt PNG chunks, EOFError for some cut-off files
+                skipped.append(f"{os.path.basename(p)}: {reason_for(e, p).message}")
                 logger.warning("diversity: skipping %s: %s", p, e)
         if images:
             parts.append(embedder.embed_images(images, batch_size=batch_size))

@@ -71,17 +71,18 @@ def recommend_title(folder: str) -> str:
 
 def _usable_without_clip(paths: list, progress: Progress) -> tuple[int, list[str]]:
     """Count images whose header opens (cheap) when CLIP does not run."""
-    from lib_textinv.kit.images import open_guarded
+    from lib_textinv.dataset.reading import open_image
+    from lib_textinv.dataset.reasons import reason_for
 
     ok, skipped = 0, []
     progress.begin(len(paths), "checking images")
     for p in paths:
         progress.check()
         try:
-            with open_guarded(p):
+            with open_image(p):
                 ok += 1
-        except (OSError, ValueError, SyntaxError) as e:
-            skipped.append(f"{os.path.basename(p)}: {e}")
+        except (OSError, ValueError, SyntaxError, EOFError) as e:
+            skipped.append(f"{os.path.basename(p)}: {reason_for(e, p).message}")
         progress.step()
     return ok, skipped
 

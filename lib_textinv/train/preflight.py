@@ -191,10 +191,12 @@ def check_images(args: TrainArgs, facts: DatasetFacts, rep: PreflightReport) -> 
     """Images that cannot be read, and (unless "do not resize") images not at the training size."""
     unreadable = [i for i in facts.images if i.error]
     if unreadable:
+        why = "; ".join(f"{i.path.name}: {i.error}" for i in unreadable[:3])
+        more = f"; … and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
         rep.add(
             "unreadable",
             ERROR,
-            f"{len(unreadable)} image(s) cannot be read",
+            f"{len(unreadable)} image(s) cannot be read ({why}{more})",
             "remove or replace them",
             [i.path for i in unreadable],
         )
@@ -555,8 +557,8 @@ def _crop_copy_one(p: Path, dst: Path, width: int, height: int) -> None:
     from PIL import Image
 
     from lib_textinv.captions.files import caption_path
+    from lib_textinv.dataset.reading import load_rgb  # from memory, as every step reads images
     from lib_textinv.kit.files import atomic_save_image, atomic_write_bytes
-    from lib_textinv.kit.images import load_rgb
 
     out = dst / p.name
     if out.exists():

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib_textinv.captions.files import read_caption
+from lib_textinv.dataset.reading import open_image
+from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
-from lib_textinv.kit.images import ImageRefused, exif_orientation, open_guarded
+from lib_textinv.dataset.upright import upright_size
+from lib_textinv.kit.images import ImageRefused, exif_orientation
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ TEMPLATES = {
 class ImageFacts:
     path: Path
     size: tuple[int, int] | None  # after EXIF rotation, as the webui's images.read sees it
-    error: str | None
+    error: str | None  # why it cannot be used, in the Dataset report's words (``dataset.reasons``)
     has_caption: bool
     caption_empty: bool
 
@@ -69,12 +72,12 @@ def is_folder(path: str | os.PathLike) -> bool:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """Size after EXIF rotation; decodes the pixels so a truncated file is caught here, not in
-    the middle of the webui's dataset preparation (which would skip it silently)."""
-    with open_guarded(path) as im:
+    """Upright size (``dataset.upright``: after EXIF rotation); decodes the pixels, from memory as
+    every step reads images (``dataset.reading``), so a truncated file is caught here, not in the
+    middle of the webui's dataset preparation (which would skip it silently)."""
+    with open_image(path) as im:
         im.load()
-        w, h = im.size
-        return (h, w) if exif_orientation(im) in (5, 6, 7, 8) else (w, h)
+        return upright_size(im.size, exif_orientation(im))
 
 
 def scan_dataset(folder: str | os.PathLike) -> DatasetFacts:
@@ -86,13 +89,8 @@ def scan_dataset(folder: str | os.PathLike) -> DatasetFacts:
         size, error = None, None
         try:
             size = image_size(p)
-        except (
-            ImageRefused,
-            OSError,
-            ValueError,
-            SyntaxError,
-        ) as e:  # PIL raises SyntaxError on bad PNG chunks
-            error = f"{type(e).__name__}: {e}"
+        except (ImageRefused, OSError, ValueError, SyntaxError, EOFError) as e:  # PIL: SyntaxError
+            error = reason_for(e, p).message  # on bad PNG chunks, EOFError on some cut-off files
         cap = read_caption(p)
         facts.images.append(ImageFacts(p, size, error, cap is not None, cap is not None and not cap))
     return facts

@@ -38,6 +38,13 @@ def done_result(client: httpx.Client, job_id: str, timeout: float) -> dict:
     return job["result"]
 
 
+def loaded_embeddings(client: httpx.Client) -> dict:
+    """The webui's own list of loaded embeddings (GET /sdapi/v1/embeddings)."""
+    r = client.get("/sdapi/v1/embeddings")
+    assert r.status_code == 200, r.text
+    return r.json()["loaded"]
+
+
 def write_captions(folder: Path, text: str = "a photo") -> None:
     for p in sorted(folder.iterdir()):
         if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):

@@ -6,14 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.conftest import need
-from tests.e2e.helpers import API, remove_files, training_folder, unique_name, wait_job
-
-
-def loaded_embeddings(client) -> dict:
-    """The webui's own list of loaded embeddings (GET /sdapi/v1/embeddings)."""
-    r = client.get("/sdapi/v1/embeddings")
-    assert r.status_code == 200, r.text
-    return r.json()["loaded"]
+from tests.e2e.helpers import API, loaded_embeddings, remove_files, training_folder, unique_name, wait_job
 
 
 def test_create_is_listed_without_restart(client, status, webui_data):

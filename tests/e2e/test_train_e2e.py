@@ -11,6 +11,7 @@ from tests.e2e.conftest import need
 from tests.e2e.helpers import (
     API,
     create_embedding,
+    loaded_embeddings,
     remove_embedding_files,
     train_request,
     training_folder,
@@ -20,13 +21,6 @@ from tests.e2e.helpers import (
 
 TRAIN_TIMEOUT = 300
 RUNNING_TIMEOUT = 120  # until a long run has made its first steps
-
-
-def loaded_embeddings(client) -> dict:
-    """The webui's own list of loaded embeddings (GET /sdapi/v1/embeddings)."""
-    r = client.get("/sdapi/v1/embeddings")
-    assert r.status_code == 200, r.text
-    return r.json()["loaded"]
 
 
 def test_train_20_steps_saves_every_5(client, status, tmp_path):
@@ -42,7 +36,7 @@ def test_train_20_steps_saves_every_5(client, status, tmp_path):
         started = r.json()
         assert started["final_step"] == 20
         run_folder = Path(started["run_folder"])
-        assert run_folder.parent.parent == log
+        assert run_folder.parent.parent == log.resolve()  # folders are answered resolved
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", run_folder.parent.name)
         assert run_folder.name == name
 

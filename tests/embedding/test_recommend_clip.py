@@ -117,6 +117,20 @@ def test_advise_falls_back_to_count_rule_when_clip_is_unavailable(photo_dir):
     assert advice.recommendation.images == 4
 
 
+@pytest.mark.parametrize("clip", ["tiny", "none"])
+def test_skipped_images_get_the_dataset_reports_reasons(photo_dir, tiny, clip):
+    """With CLIP or without, a skipped file is named with the Dataset report's plain reason."""
+    (photo_dir / "page.png").write_text("<!DOCTYPE html><html>a saved web page</html>", encoding="utf-8")
+
+    def no_clip(host):
+        raise Unavailable("no CLIP here")
+
+    loader = (lambda host: nullcontext((tiny, 2))) if clip == "tiny" else no_clip
+    advice = advise(StandaloneHost(), str(photo_dir), loader=loader)
+    assert advice.skipped == ["page.png: not an image: the content looks like an HTML page"]
+    assert advice.recommendation.images == 4
+
+
 def test_advise_refuses_missing_folder(tmp_path):
     with pytest.raises(ValueError, match="folder not found"):
         advise(StandaloneHost(), str(tmp_path / "nope"))

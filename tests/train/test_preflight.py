@@ -50,6 +50,21 @@ def test_wrong_sized_and_unreadable_images_are_listed(tmp_path):
     assert "crop them" in rep.to_markdown()
 
 
+def test_unreadable_images_get_the_dataset_reports_reasons(tmp_path):
+    """The same plain words as the Dataset report (``dataset.reasons``), never a raw Python error."""
+    host, args = make_setup(tmp_path)
+    data = Path(args.data_root)
+    (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (data / "page.png").write_text("<!DOCTYPE html><html>a saved web page</html>", encoding="utf-8")
+    for stem in ("broken", "page"):
+        (data / f"{stem}.txt").write_text("x", encoding="utf-8")
+    title = next(c.title for c in run_preflight(host, args, now=FIXED_NOW).checks if c.key == "unreadable")
+    assert title.startswith("2 image(s) cannot be read (")
+    assert "broken.png: truncated: the file ends before the image data does" in title
+    assert "page.png: not an image: the content looks like an HTML page" in title
+    assert "Error" not in title  # no exception class names
+
+
 def test_exif_rotation_counts_for_the_size(tmp_path):
     host, args = make_setup(tmp_path)
     data = Path(args.data_root)
