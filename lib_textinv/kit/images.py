@@ -81,21 +81,32 @@ def to_rgb(im: Image.Image, background: Background = WHITE) -> Image.Image:
         return im
     if im.mode == "P":
         im = im.convert("RGBA") if "transparency" in im.info else im.convert("RGB")
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16/32-bit grey: scale to 8 bits instead of clipping (PIL's convert("L") clips at 255).
-        import numpy as np
-
-        a = np.asarray(im, dtype=np.float64)
-        hi = 65535.0 if a.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype("uint8"), "L")
-    if im.mode == "F":
-        im = im.convert("L")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        im = _grey_to_8bit(im)
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = im.convert("RGBA")
         base = Image.new("RGB", rgba.size, background.rgb())
         base.paste(rgba, mask=rgba.getchannel("A"))
         return base
     return im.convert("RGB")
+
+
+# White levels high-bit-depth grey pictures are usually stored against, smallest first.
+_WHITE_LEVELS = {"F": (1.0, 255.0), "I": (255.0, 65535.0)}
+
+
+def _grey_to_8bit(im: Image.Image) -> Image.Image:
+    """16/32-bit integer or float grey → 8-bit "L", scaled (PIL's ``convert("L")`` clips at 255, so
+    a 16-bit picture turns white and a 0..1 float one black). The white level is the smallest usual
+    one that holds the brightest value (float: 1.0 or 255; integer: 255 or 65535), else the brightest
+    value itself; negative values count as black."""
+    import numpy as np
+
+    a = np.asarray(im, dtype=np.float64)
+    top = float(a.max()) if a.size else 0.0
+    levels = _WHITE_LEVELS["F" if im.mode == "F" else "I"]
+    white = next((w for w in levels if top <= w), top) or 1.0
+    return Image.fromarray(np.clip(a / white * 255.0 + 0.5, 0, 255).astype("uint8"), "L")
 
 
 def load_rgb(
