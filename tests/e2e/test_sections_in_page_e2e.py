@@ -60,7 +60,7 @@ def test_dataset_scan_reports_the_folder(webui_url, recent_folders, tmp_path):
     good = write_photos(folder, ("astronaut", "chelsea", "coffee"), "JPEG")  # all ≥ 256 px
     write_photos(folder, ("brick",), "PNG", size=(32, 32))  # far below 256×256: a warning
     (folder / "broken.jpg").write_bytes(NOT_AN_IMAGE)  # refused
-    (folder / "notes.txt").write_text("not an image", encoding="utf-8")  # not listed at all
+    (folder / "notes.txt").write_text("not an image", encoding="utf-8")  # a row: a caption without image
     with tab_in_webui(webui_url) as tab:
         root = tab.root
         tab.section("Dataset")
@@ -73,15 +73,24 @@ def test_dataset_scan_reports_the_folder(webui_url, recent_folders, tmp_path):
         summary.wait_for(timeout=60_000)
         counts = {k: summary.get_attribute(f"data-{k}") for k in ("usable", "warnings", "refused")}
         assert counts == {"usable": "4", "warnings": "1", "refused": "1"}, (counts, summary.inner_text())
-        assert "textinv-bad" in summary.get_attribute("class")  # a refused file colours it red
+        # one refused file of five: amber ("some refused"), not red; the refused row is highlighted
+        assert summary.get_attribute("data-outcome") == "some refused"
+        assert "textinv-warn" in summary.get_attribute("class")
         text = summary.inner_text().strip()
-        assert text.startswith("4 usable, 1 with warnings, 1 refused") and "1 other file" in text, text
+        assert text.startswith("4 usable, 1 with warnings, 1 refused"), text
+        assert text.endswith("; 1 other entry (1 caption without image)"), text
 
         table = root.locator("#textinv-dataset-table")
         table.get_by_text("broken.jpg", exact=True).wait_for(timeout=30_000)
         rows = table.locator("tbody tr")
         listed = sorted(rows.nth(i).locator("td").first.inner_text().strip() for i in range(rows.count()))
-        assert listed == sorted([p.name for p in good] + ["brick.png", "broken.jpg"]), listed
+        assert listed == sorted([p.name for p in good] + ["brick.png", "broken.jpg", "notes.txt"]), listed
+        assert "not an image" in rows.filter(has_text="notes.txt").inner_text()
+        tab.page.wait_for_function(
+            "() => document.querySelectorAll('#tab_textinv #textinv-dataset-table tr.textinv-row-refused')"
+            ".length === 1",
+            timeout=30_000,
+        )
         broken = rows.filter(has_text="broken.jpg").inner_text()
         assert "refused" in broken and "HTML" in broken, broken
         brick = rows.filter(has_text="brick.png").inner_text()
