@@ -114,7 +114,9 @@ def test_nothing_is_downloaded_or_cached(smoke: dict) -> None:
     assert written == []
 
 
-def test_a_failing_part_is_recorded_and_the_run_goes_on() -> None:
+def test_a_failing_part_is_recorded_and_the_run_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "DIFFUSERS_OFFLINE"):
+        monkeypatch.setenv(key, "1")  # the script sets them on import; restored after this test
     spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT)
     assert spec and spec.loader
     gpu = importlib.util.module_from_spec(spec)
