@@ -24,17 +24,17 @@ def log_access(host: Facts) -> FileAccess:
     return access
 
 
-def dataset_folder(host: Facts, text: str) -> Path:
+def checked_dataset_folder(host: Facts, text: str) -> Path:
     return checked_folder(text, host.file_access(), "dataset folder")
 
 
-def crop_folder(host: Facts, text: str | Path) -> Path:
+def checked_crop_folder(host: Facts, text: str | Path) -> Path:
     return checked_folder(text, host.file_access(), "crop folder")
 
 
-def log_folder(host: Facts, text: str) -> Path:
+def checked_log_folder(host: Facts, text: str) -> Path:
     return checked_folder(text, log_access(host), "log folder")
 
 
-def run_folder(host: Facts, text: str) -> Path:
+def checked_run_folder(host: Facts, text: str) -> Path:
     return checked_folder(text, log_access(host), "run folder")

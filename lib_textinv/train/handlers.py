@@ -14,7 +14,7 @@ from lib_textinv.kit.folder_guard import BadFolder, Forbidden
 from lib_textinv.kit.host import Host
 from lib_textinv.train.call import Clock
 from lib_textinv.train.display import box, ended_html, files_markdown, plot_for, running_html
-from lib_textinv.train.folders import crop_folder, dataset_folder, run_folder
+from lib_textinv.train.folders import checked_crop_folder, checked_dataset_folder, checked_run_folder
 from lib_textinv.train.job import JOB_KEY, PreflightFailed, outcome_of, start_training
 from lib_textinv.train.loss_csv import FILENAME, LossReader, loss_chart
 from lib_textinv.train.params import FORM, PRESET_FIELDS, TrainArgs
@@ -64,7 +64,7 @@ def fill_presets(host: Host, folder: str, kind: str) -> list:
     """Preset values (``PRESET_FIELDS`` order) and the reasons as Markdown."""
     keep = [_keep() for _ in PRESET_FIELDS]
     try:
-        real = dataset_folder(host, folder)
+        real = checked_dataset_folder(host, folder)
     except (BadFolder, Forbidden) as e:
         return [*keep, f"❌ {html.escape(str(e))}"]
     if not is_folder(real):
@@ -91,9 +91,10 @@ def do_crop(host: Host, folder: str, width: Any, height: Any) -> tuple[str, str]
     """Crop copies of the dataset to width×height into a new folder beside it (both allowed
     folders); the form switches to it."""
     try:
-        src = dataset_folder(host, folder)
+        src = checked_dataset_folder(host, folder)
         w, h = int(width), int(height)
-        dst, problems = crop_copy_to_size(src, w, h, dest=crop_folder(host, free_crop_folder(src, w, h)))
+        dest = checked_crop_folder(host, free_crop_folder(src, w, h))
+        dst, problems = crop_copy_to_size(src, w, h, dest=dest)
     except (OSError, ValueError, TypeError) as e:  # Forbidden is an OSError, BadFolder a ValueError
         return folder, f"❌ crop failed: {html.escape(str(e))}"
     msg = f"✅ cropped copies written to `{dst}`; the dataset folder now points there (originals unchanged)."
@@ -144,7 +145,7 @@ def interrupt(host: Host) -> str:
 
 def show_loss(host: Host, folder: str, name: str) -> tuple[str, str]:
     try:
-        real = run_folder(host, folder)
+        real = checked_run_folder(host, folder)
     except (BadFolder, Forbidden) as e:
         return loss_chart([]), f"❌ {e}"
     if not is_folder(real):

@@ -20,7 +20,7 @@ from typing import Any
 from lib_textinv.kit.folder_guard import BadFolder, Forbidden
 from lib_textinv.kit.host import Host, ModelFacts
 from lib_textinv.kit.progress import Progress
-from lib_textinv.train.folders import dataset_folder, log_folder
+from lib_textinv.train.folders import checked_dataset_folder, checked_log_folder
 from lib_textinv.train.loss_csv import FILENAME as LOSS_CSV
 from lib_textinv.train.lr_schedule import ScheduleError, check_schedule
 from lib_textinv.train.params import TrainArgs, out_of_bounds
@@ -120,8 +120,8 @@ def check_folders(host: Host, args: TrainArgs, rep: PreflightReport) -> tuple[bo
     (``train.folders``); nothing is read from or written into a refused one."""
     allowed = []
     for key, check, text, fix in (
-        ("dataset", dataset_folder, args.data_root, "give the full path of the dataset folder"),
-        ("log", log_folder, args.log_directory, "give the full path of a log folder"),
+        ("dataset", checked_dataset_folder, args.data_root, "give the full path of the dataset folder"),
+        ("log", checked_log_folder, args.log_directory, "give the full path of a log folder"),
     ):
         try:
             check(host, text)

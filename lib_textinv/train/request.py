@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from lib_textinv.kit.api_models import Field, Model
 from lib_textinv.kit.host import Host
-from lib_textinv.train.folders import dataset_folder, log_folder
+from lib_textinv.train.folders import checked_dataset_folder, checked_log_folder
 from lib_textinv.train.params import PARAMS, Param, TrainArgs, host_default
 from lib_textinv.train.presets import TEMPLATES, is_folder, scan_dataset, suggest_presets
 
@@ -72,9 +72,9 @@ def request_to_args(host: Host, req: Model) -> TrainArgs:
     folders) for the dataset or a log folder given, ``DatasetNotFound``, or ``TypeError`` for a
     value that does not fit."""
     given = req.as_dict()
-    dataset = str(dataset_folder(host, given["dataset"]))
+    dataset = str(checked_dataset_folder(host, given["dataset"]))
     if given["log_directory"] is not None:
-        given["log_directory"] = str(log_folder(host, given["log_directory"]))
+        given["log_directory"] = str(checked_log_folder(host, given["log_directory"]))
     if not is_folder(dataset):
         raise DatasetNotFound(f"dataset folder not found: {given['dataset']}")
     given["dataset"] = dataset

@@ -17,7 +17,7 @@ from typing import Any
 from lib_textinv.kit.folder_guard import BadFolder
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.longwork import Busy
-from lib_textinv.train.folders import run_folder
+from lib_textinv.train.folders import checked_run_folder
 from lib_textinv.train.job import PreflightFailed, start_training
 from lib_textinv.train.loss_csv import FILENAME, read_loss_csv
 from lib_textinv.train.params import TrainArgs
@@ -55,7 +55,7 @@ def add_routes(router: Any, host: Host) -> None:
 
     def loss_route(folder: str) -> dict:
         try:
-            real = run_folder(host, folder)
+            real = checked_run_folder(host, folder)
         except BadFolder as e:
             raise HTTPException(status_code=400, detail=str(e)) from e
         if not is_folder(real):

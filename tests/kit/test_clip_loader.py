@@ -205,6 +205,26 @@ def test_a_job_releases_the_model_it_loaded(no_network, tmp_path, monkeypatch):
         embedder.embed_images([photo("coffee")])
 
 
+def test_a_stopped_job_releases_its_model_although_its_exception_is_kept(no_network, tmp_path):
+    """A job keeps the exception it ended with (``Job.exception``), and its traceback the frames
+    that held the embedder: the model must not stay alive through them."""
+    import gc
+    import weakref
+
+    from lib_textinv.kit.progress import Cancelled
+
+    host = _tiny_weights_host(tmp_path / "models" / "CLIP")
+    kept_error = None
+    try:
+        with clip_model.clip_for_job(host) as (embedder, _batch):
+            model = weakref.ref(embedder.model)
+            raise Cancelled()
+    except Cancelled as e:
+        kept_error = e
+    gc.collect()
+    assert kept_error.__traceback__ is not None and model() is None
+
+
 def test_a_job_borrows_the_kept_model_and_leaves_it_kept(no_network, tmp_path, monkeypatch):
     host = _tiny_weights_host(tmp_path / "models" / "CLIP")
     kept, _ = clip_model.clip_from_settings(host)  # Scores keeps it for the next click
