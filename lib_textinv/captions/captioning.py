@@ -18,12 +18,11 @@ from typing import Any, cast
 
 from lib_textinv.captions import files as capfiles
 from lib_textinv.captions.folder import captions_folder
-from lib_textinv.dataset.reading import load_rgb
 from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.kit.files import resolve_existing_dir
 from lib_textinv.kit.host import CaptionModel, Host
-from lib_textinv.kit.images import ImageRefused
+from lib_textinv.kit.images import ImageRefused, load_rgb
 from lib_textinv.kit.progress import Cancelled, Progress
 
 logger = logging.getLogger(__name__)

@@ -58,8 +58,7 @@ def do_caption(
 
 
 def _thumb(folder: str, name: str):
-    from lib_textinv.dataset.reading import load_rgb
-    from lib_textinv.kit.images import ImageRefused
+    from lib_textinv.kit.images import ImageRefused, load_rgb
 
     try:
         im = load_rgb(Path(folder) / name, draft=(THUMB, THUMB))

@@ -26,9 +26,8 @@ from PIL import Image
 
 from lib_textinv.crop import box as crop_box
 from lib_textinv.crop.box import Box
-from lib_textinv.dataset.reading import load_rgb
 from lib_textinv.dataset.upright import oriented_size
-from lib_textinv.kit.images import Background
+from lib_textinv.kit.images import Background, load_rgb
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,8 @@ from PIL import Image
 from lib_textinv.crop import box as crop_box
 from lib_textinv.crop.box import Box
 from lib_textinv.crop.upscalers import LOCAL_UPSCALER, LanczosUpscaler
-from lib_textinv.dataset.reading import load_rgb, open_image
 from lib_textinv.kit.host import Upscaling
-from lib_textinv.kit.images import Background
+from lib_textinv.kit.images import Background, load_rgb, open_image
 
 
 def draft_for(box: Box, target: tuple[int, int], stored_size: tuple[int, int]) -> tuple[int, int] | None:

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from lib_textinv.dataset.reading import all_formats, identify
-from lib_textinv.kit.images import DEFAULT_MAX_PIXELS, is_image_name
+from lib_textinv.kit.images import DEFAULT_MAX_PIXELS, all_formats, identify, is_image_name
 
 PROBE_BYTES = 64 * 1024 * 1024  # larger files are not read to tell what the trainer makes of them
 OUR_STEPS = "Dataset, Crop and Captions"

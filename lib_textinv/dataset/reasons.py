@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from PIL import UnidentifiedImageError
 
-from lib_textinv.dataset.reading import TooLarge
-from lib_textinv.kit.images import ImageRefused
+from lib_textinv.kit.images import ImageRefused, TooLarge
 
 # Codes of what makes a file unusable (``FileReport.problems[].code``).
 EMPTY, MISSING, UNREADABLE, NOT_IMAGE = "empty", "missing", "unreadable", "not_image"

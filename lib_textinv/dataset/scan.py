@@ -18,15 +18,18 @@ from pathlib import Path
 
 from lib_textinv.dataset.entries import OtherEntry, other_entries
 from lib_textinv.dataset.fingerprint import fingerprint
-from lib_textinv.dataset.reading import TooLarge, identify, load_rgb, read_image_bytes
 from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.upright import upright_size
 from lib_textinv.kit.images import (
     DEFAULT_MAX_PIXELS,
     WHITE,
     Background,
+    TooLarge,
     exif_orientation,
+    identify,
     is_image_name,
+    load_rgb,
+    read_image_bytes,
 )
 from lib_textinv.kit.progress import Progress
 
@@ -187,7 +190,7 @@ def _refuse(rep: FileReport, error: BaseException, data: bytes | None = None) ->
 
 
 def _read_file(path: Path, rep: FileReport) -> bytes | None:
-    """The whole file (decoded from memory: ``dataset.reading``), or None with the reason recorded."""
+    """The whole file (decoded from memory: ``kit.images``), or None with the reason recorded."""
     try:
         data = read_image_bytes(path)
     except OSError as e:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import os
 
-from lib_textinv.dataset.reading import open_image
-from lib_textinv.kit.images import exif_orientation
+from lib_textinv.kit.images import exif_orientation, open_image
 
 # EXIF orientations that turn the picture by 90° (5, 7 also mirror it): width and height swap.
 QUARTER_TURNS = frozenset({5, 6, 7, 8})
@@ -20,6 +19,6 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def oriented_size(path: str | os.PathLike) -> tuple[int, int]:
-    """The upright size of an image file, from its header (read from memory: ``dataset.reading``)."""
+    """The upright size of an image file, from its header (read from memory: ``kit.images``)."""
     with open_image(path) as im:
         return upright_size(im.size, exif_orientation(im))

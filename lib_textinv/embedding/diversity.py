@@ -86,8 +86,8 @@ def measure_images(
     skipped with their reason (the Dataset report's words) and the rest are measured."""
     import numpy as np
 
-    from lib_textinv.dataset.reading import load_rgb
     from lib_textinv.dataset.reasons import reason_for
+    from lib_textinv.kit.images import load_rgb
 
     progress = progress or Progress()
     progress.begin(len(paths), "measuring image variety with CLIP")

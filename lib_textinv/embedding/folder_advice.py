@@ -71,8 +71,8 @@ def recommend_title(folder: str) -> str:
 
 def _usable_without_clip(paths: list, progress: Progress) -> tuple[int, list[str]]:
     """Count images whose header opens (cheap) when CLIP does not run."""
-    from lib_textinv.dataset.reading import open_image
     from lib_textinv.dataset.reasons import reason_for
+    from lib_textinv.kit.images import open_image
 
     ok, skipped = 0, []
     progress.begin(len(paths), "checking images")

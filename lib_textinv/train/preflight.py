@@ -557,8 +557,8 @@ def _crop_copy_one(p: Path, dst: Path, width: int, height: int) -> None:
     from PIL import Image
 
     from lib_textinv.captions.files import caption_path
-    from lib_textinv.dataset.reading import load_rgb  # from memory, as every step reads images
     from lib_textinv.kit.files import atomic_save_image, atomic_write_bytes
+    from lib_textinv.kit.images import load_rgb  # from memory, as every step reads images
 
     out = dst / p.name
     if out.exists():

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib_textinv.captions.files import read_caption
-from lib_textinv.dataset.reading import open_image
 from lib_textinv.dataset.reasons import reason_for
 from lib_textinv.dataset.scan import list_images
 from lib_textinv.dataset.upright import upright_size
-from lib_textinv.kit.images import ImageRefused, exif_orientation
+from lib_textinv.kit.images import ImageRefused, exif_orientation, open_image
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def is_folder(path: str | os.PathLike) -> bool:
 
 def image_size(path: Path) -> tuple[int, int]:
     """Upright size (``dataset.upright``: after EXIF rotation); decodes the pixels, from memory as
-    every step reads images (``dataset.reading``), so a truncated file is caught here, not in the
+    every step reads images (``kit.images``), so a truncated file is caught here, not in the
     middle of the webui's dataset preparation (which would skip it silently)."""
     with open_image(path) as im:
         im.load()

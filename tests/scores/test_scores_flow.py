@@ -19,6 +19,7 @@ from lib_textinv.compare.sweep_plan import plan_sweep
 from lib_textinv.compare.sweep_record import SweepRecord, read_record, run_key
 from lib_textinv.compare.sweep_run import GenParams, params_infotext, plan_checkpoints, run_sweep
 from lib_textinv.kit import clip_loader
+from lib_textinv.kit import images as kit_images
 from lib_textinv.kit.host import BaseHost, HostPaths, ModelFacts
 from lib_textinv.scores import scoring
 from lib_textinv.scores import section as ui_scores
@@ -296,6 +297,8 @@ def test_a_big_unrelated_samples_folder_is_never_opened(world, monkeypatch):
     opened, listed = [], []
     real_open, real_scandir, real_listdir = Image.open, os.scandir, os.listdir
     monkeypatch.setattr(Image, "open", lambda fp, *a, **k: opened.append(str(fp)) or real_open(fp, *a, **k))
+    real_read = kit_images.read_image_bytes  # every step reads user images from their bytes
+    monkeypatch.setattr(kit_images, "read_image_bytes", lambda p: opened.append(str(p)) or real_read(p))
     monkeypatch.setattr(os, "scandir", lambda p=".": listed.append(str(p)) or real_scandir(p))
     monkeypatch.setattr(os, "listdir", lambda p=".": listed.append(str(p)) or real_listdir(p))
     report = scoring.score(host, str(run), read_record(sweep.path))
