@@ -273,17 +273,3 @@ def captioning_job(
             )
 
     return work
-
-
-def run_captioning(
-    host: Host,
-    folder: str | os.PathLike,
-    *,
-    source: str = "blip",
-    mode: str = "skip",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    progress: Progress | None = None,
-) -> CaptionRun:
-    """Caption a folder with the host's model, here and now (``captioning_job``'s checks first)."""
-    work = captioning_job(host, folder, source=source, mode=mode, batch_size=batch_size)
-    return work(progress or Progress())

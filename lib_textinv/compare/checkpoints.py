@@ -14,7 +14,6 @@ not usable. Nothing here writes anything.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import re
@@ -22,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib_textinv.kit.embedding_file import EmbeddingFileError, check_width, load_embedding
-from lib_textinv.kit.folder_guard import checked_folder
 from lib_textinv.kit.host import Facts
 
 logger = logging.getLogger(__name__)
@@ -215,17 +213,6 @@ def find_run(host: Facts, name: str, date: str | None = None, folder: str | None
         on = (f" on {date}" if date else "") + (f" in {folder}" if folder is not None else "")
         raise RunNotFound(f"no training run of {name!r}{on} under {where}")
     return runs[0]
-
-
-def checked_run_folder(host: Facts, text: str) -> Path:
-    """A run folder a user named, as an absolute resolved path the host allows (raises
-    ``folder_guard.BadFolder``/``Forbidden``). The host's own training log folder is always
-    allowed: it is where the API reads runs and where "Find runs" finds them, and on a webui it
-    lies outside the data folder (docs/webui-contract.md §8, §23)."""
-    access, log_dir = host.file_access(), host.paths().ti_log_dir
-    if access.restricted and log_dir:
-        access = dataclasses.replace(access, roots=(*access.roots, log_dir))
-    return checked_folder(text, access, "run folder")
 
 
 def run_from_folder(

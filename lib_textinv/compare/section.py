@@ -21,7 +21,6 @@ from typing import Any
 
 from lib_textinv.compare.checkpoints import (
     TrainingRun,
-    checked_run_folder,
     find_runs,
     names_with_runs,
     run_from_folder,
@@ -47,6 +46,7 @@ from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.jobs import Job
 from lib_textinv.kit.tab_context import TabContext
+from lib_textinv.train.folders import checked_run_folder
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from lib_textinv.compare.checkpoints import checked_run_folder, run_from_folder
+from lib_textinv.compare.checkpoints import run_from_folder
 from lib_textinv.compare.promote import promote_checkpoint
 from lib_textinv.compare.section import CompareView
 from lib_textinv.compare.sweep_record import SweepRecord, SweepRecordError, read_record, run_key
@@ -41,6 +41,7 @@ from lib_textinv.scores.charts import (
 )
 from lib_textinv.scores.fixed_loss import FixedLossResult
 from lib_textinv.scores.scoring import SCORES_KEY, ScoreReport
+from lib_textinv.train.folders import checked_run_folder
 
 logger = logging.getLogger(__name__)
 

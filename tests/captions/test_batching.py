@@ -10,7 +10,7 @@ import pytest
 from lib_textinv.captions import captioning
 from lib_textinv.captions import files as cf
 from lib_textinv.kit.host import BaseHost, Unavailable
-from lib_textinv.kit.progress import RecordingProgress
+from lib_textinv.kit.progress import Progress, RecordingProgress
 from tests.photos import write_photos
 
 NAMES = ("astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "camera")
@@ -185,15 +185,15 @@ class CaptionHost(BaseHost):
 
 def test_run_captioning_loads_model_once_and_releases(folder):
     host = CaptionHost(FakeModel())
-    run = captioning.run_captioning(host, folder, mode="overwrite", batch_size=3)
+    run = captioning.captioning_job(host, folder, mode="overwrite", batch_size=3)(Progress())
     assert len(run.written) == len(NAMES)
     assert host.opened == ["blip"] and host.closed == 1
     with pytest.raises(Unavailable, match="deepbooru"):  # a host without DeepBooru: refused before loading
-        captioning.run_captioning(host, folder, source="deepbooru")
+        captioning.captioning_job(host, folder, source="deepbooru")(Progress())
     with pytest.raises(Unavailable, match="standalone"):
-        captioning.run_captioning(BaseHost(), folder)
+        captioning.captioning_job(BaseHost(), folder)(Progress())
     with pytest.raises(ValueError, match="unknown mode"):
-        captioning.run_captioning(host, folder, mode="merge")
+        captioning.captioning_job(host, folder, mode="merge")(Progress())
     assert host.opened == ["blip"] and host.closed == 1  # no model loaded for a refused request
 
 

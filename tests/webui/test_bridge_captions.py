@@ -59,9 +59,10 @@ def test_both_sources_are_released_even_when_the_work_fails(host, webui, deepboo
 
 
 def test_run_captioning_through_the_bridge_writes_caption_files(host, webui, photo_dir):
-    from lib_textinv.captions.captioning import run_captioning
+    from lib_textinv.captions.captioning import captioning_job
+    from lib_textinv.kit.progress import Progress
 
-    run = run_captioning(host, photo_dir, source="blip", batch_size=3)
+    run = captioning_job(host, photo_dir, source="blip", batch_size=3)(Progress())
     photos = sorted(p for p in photo_dir.iterdir() if p.suffix.lower() != ".txt")
     assert sorted(run.written) == sorted(p.name for p in photos)
     for p in photos:
@@ -72,12 +73,13 @@ def test_run_captioning_through_the_bridge_writes_caption_files(host, webui, pho
 
 
 def test_without_deepbooru_the_feature_is_off_and_nothing_loads(host, webui, photo_dir, monkeypatch):
-    from lib_textinv.captions.captioning import run_captioning
+    from lib_textinv.captions.captioning import captioning_job
+    from lib_textinv.kit.progress import Progress
 
     monkeypatch.setitem(sys.modules, "modules.deepbooru", None)  # a webui without modules/deepbooru.py
     assert host.feature("deepbooru") == (False, "DeepBooru is not part of this webui")
     with pytest.raises(Unavailable, match="DeepBooru"):
-        run_captioning(host, photo_dir, source="both")
+        captioning_job(host, photo_dir, source="both")(Progress())
     assert webui.shared.interrogator.loads == 0
     # the bridge's captioner does not check on its own: callers ask feature()/require() first
     with pytest.raises(ImportError), host.captioner("deepbooru"):
@@ -85,10 +87,11 @@ def test_without_deepbooru_the_feature_is_off_and_nothing_loads(host, webui, pho
 
 
 def test_unknown_source_is_refused_by_the_caption_run(host, webui, photo_dir):
-    from lib_textinv.captions.captioning import run_captioning
+    from lib_textinv.captions.captioning import captioning_job
+    from lib_textinv.kit.progress import Progress
 
     with pytest.raises(ValueError, match="unknown caption source"):
-        run_captioning(host, photo_dir, source="clip")
+        captioning_job(host, photo_dir, source="clip")(Progress())
     assert not list(photo_dir.glob("*.txt"))
 
 
