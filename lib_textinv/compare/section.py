@@ -44,7 +44,7 @@ from lib_textinv.compare.sweep_run import SWEEP_KEY, GenParams, plan_checkpoints
 from lib_textinv.kit import longwork
 from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.host import Host, Unavailable
-from lib_textinv.kit.jobs import Job
+from lib_textinv.kit.jobs import Job, JobStatus
 from lib_textinv.kit.tab_context import TabContext
 from lib_textinv.train.folders import checked_run_folder
 
@@ -251,10 +251,10 @@ def _cost_line(plan: SweepPlan, sampling_steps: int) -> str:
 
 
 def _outcome(job: Job) -> str:
-    if job.result is None and job.status == "interrupted":
+    if job.result is None and job.status is JobStatus.INTERRUPTED:
         return "Interrupted before any cell was made."
     if job.result is None:
-        return f"Failed: {job.error or job.status}"
+        return f"Failed: {job.error or job.status.value}"
     return job.result["summary"] + "".join(f"\n{w}" for w in job.result["warnings"])
 
 

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from lib_textinv.kit.progress import Cancelled, Progress
@@ -44,6 +45,16 @@ def public_result(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
+class JobStatus(str, Enum):
+    """Where a job is; a ``str`` so JSON and the routes send its value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
 class Busy(RuntimeError):
     """A job of the same kind is already running (one training run, one sweep… at a time)."""
 
@@ -54,7 +65,7 @@ class Job:
     title: str
     progress: Progress
     key: str = ""
-    status: str = "queued"  # queued | running | done | failed | interrupted
+    status: JobStatus = JobStatus.QUEUED
     result: Any = None
     error: str | None = None
     exception: BaseException | None = None
@@ -71,7 +82,7 @@ class Job:
             "id": self.id,
             "key": self.key,
             "title": self.title,
-            "status": self.status,
+            "status": self.status.value,
             "done": self.progress.done,
             "total": self.progress.total,
             "fraction": round(self.progress.fraction, 4),
@@ -110,15 +121,15 @@ class JobTable:
 
     @staticmethod
     def _work(job: Job, fn: Callable[[Progress], Any], runner: Runner | None) -> None:
-        job.status = "running"
+        job.status = JobStatus.RUNNING
         try:
             job.result = runner(job.title, fn, job.progress) if runner else fn(job.progress)
-            job.status = "interrupted" if job.progress.cancelled else "done"
+            job.status = JobStatus.INTERRUPTED if job.progress.cancelled else JobStatus.DONE
         except Cancelled as e:
-            job.status, job.exception = "interrupted", e
+            job.status, job.exception = JobStatus.INTERRUPTED, e
         except Exception as e:  # the job's outcome is reported to its watcher, not raised here
             logger.exception("job %s (%s) failed", job.id, job.title)
-            job.status, job.error, job.exception = "failed", f"{type(e).__name__}: {e}", e
+            job.status, job.error, job.exception = JobStatus.FAILED, f"{type(e).__name__}: {e}", e
         finally:
             job.finished = time.time()
             job.ended.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from lib_textinv.kit.jobs import Job
+from lib_textinv.kit.jobs import Job, JobStatus
 from lib_textinv.train.loss_csv import FILENAME, LossRow, last_run, loss_chart, read_loss_csv
 from lib_textinv.train.outcome import RunStatus, TrainOutcome
 from lib_textinv.train.run_files import list_checkpoints
@@ -61,7 +61,7 @@ def outcome_html(out: TrainOutcome) -> str:
 
 def running_html(name: str, job: Job) -> str:
     """A running job's progress with its ETA (or that it waits for the webui's queue)."""
-    text = "waiting for the webui's queue…" if job.status == "queued" else job.progress.describe()
+    text = "waiting for the webui's queue…" if job.status is JobStatus.QUEUED else job.progress.describe()
     return box("info", f"Training <b>{html.escape(name)}</b>: {html.escape(text)}")
 
 
@@ -69,6 +69,6 @@ def ended_html(job: Job, outcome: TrainOutcome | None) -> str:
     """An ended job: its outcome, or why it ended before training."""
     if outcome is not None:
         return outcome_html(outcome)
-    if job.status == "interrupted":
+    if job.status is JobStatus.INTERRUPTED:
         return box("info", "<b>Training interrupted</b> before it started; nothing was trained")
     return box("bad", f"<b>Training failed</b>: {html.escape(job.error or 'unknown error')}")
