@@ -97,6 +97,43 @@ class LossHost(Protocol):
         ...
 
 
+class TrainModel(Protocol):
+    """The loaded model as our own trainer (``train.own_loop``) drives it: one training step is
+    ``conditioning`` then ``loss`` then ``backward``. Embedding vectors are a dict part → tensor
+    ``[n, width]``: ``{"*": …}`` on SD1/SD2 (one text encoder), ``{"clip_l": …, "clip_g": …}`` on
+    SDXL (docs/webui-contract.md §24 own training loop)."""
+
+    family: str  # SD1 | SD2 | SD2-v | SDXL
+    num_timesteps: int
+
+    def parts(self) -> dict[str, int]:
+        """Text-encoder part → vector width: ``{"*": 768}`` SD1, ``{"*": 1024}`` SD2,
+        ``{"clip_l": 768, "clip_g": 1280}`` SDXL."""
+        ...
+
+    def encode_latents(self, images: list[Any]) -> tuple[Any, Any]:
+        """Equal-size RGB PIL images → ``(mean, std)`` of the VAE posterior, both ``[n, C, h, w]``
+        float32 on the CPU and already in the model's latent scale (a sample is ``mean + std·ε``)."""
+        ...
+
+    def session(self, token: str, vectors: dict[str, Any]) -> AbstractContextManager[dict[str, Any]]:
+        """For one run: ``vectors`` registered under ``token`` as trainable leaf tensors (float32,
+        on the model's device), which it yields for the optimizer; the model's own weights frozen
+        and never changed; on SDXL both text encoders pass gradients. On exit everything is undone:
+        no gradients left on the model, the user's embedding of that name (if any) back."""
+        ...
+
+    def conditioning(self, prompts: list[str], width: int, height: int) -> Any:
+        """The text conditioning of ``prompts`` (with the session's token in them), differentiable
+        with respect to the session's vectors; SDXL's size conditioning says ``width``×``height``."""
+        ...
+
+    def loss(self, latents: Any, cond: Any, timesteps: Any, noise: Any) -> Any:
+        """Per-sample denoising loss ``[B]`` (mean squared error against the model's target, eps or
+        v) of ``latents`` noised with ``noise`` at integer ``timesteps``; differentiable."""
+        ...
+
+
 class CaptionModel(Protocol):
     """A loaded caption model: one caption per image, in order (greedy BLIP gives the same caption
     as one image at a time); ``tag_batch`` gives DeepBooru-style ``"tag, tag"`` strings."""
@@ -199,6 +236,11 @@ class Registration(Protocol):
 class Training(Protocol):
     def train(self, args: Any, progress: Progress, loss_csv_every: int | None = None) -> Any:
         """Run the host's trainer with ``train.call.TrainArgs``; returns ``train.call.RawTrainResult``."""
+        ...
+
+    def train_model(self) -> TrainModel:
+        """The loaded model for our own training loop (``Unavailable`` with the reason when it
+        cannot be trained: no model, SD3, an image-conditioned model, ``--lowvram``…)."""
         ...
 
 
@@ -345,6 +387,9 @@ class BaseHost:
 
     # -- training, generation, scoring, captioning, upscaling
     def train(self, args: Any, progress: Progress, loss_csv_every: int | None = None) -> Any:
+        raise self._no("training")
+
+    def train_model(self) -> TrainModel:
         raise self._no("training")
 
     def samplers(self) -> list[str]:

@@ -23,6 +23,7 @@ from lib_textinv.kit.host import (
     ModelFacts,
     PromptCounter,
     TokenTable,
+    TrainModel,
     Unavailable,
 )
 from lib_textinv.kit.progress import Progress
@@ -33,6 +34,7 @@ from lib_textinv.webui import (
     generation,
     loss,
     registration,
+    trainer_model,
     training,
     upscaling,
     work,
@@ -122,6 +124,9 @@ class WebuiHost(BaseHost):
     # -- training
     def train(self, args: Any, progress: Progress, loss_csv_every: int | None = None) -> Any:
         return training.train(args, progress, loss_csv_every)
+
+    def train_model(self) -> TrainModel:
+        return trainer_model.train_model()
 
     # -- generation
     def samplers(self) -> list[str]:
