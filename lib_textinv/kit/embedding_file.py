@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 EMBEDDING_EXTENSIONS = (".pt", ".bin", ".safetensors")
+META_KEYS = ("name", "step", "sd_checkpoint", "sd_checkpoint_name")
+SDXL_PARTS = ("clip_l", "clip_g")
 
 
 class EmbeddingFileError(ValueError):
@@ -53,9 +55,12 @@ def _load_raw(path: Path) -> dict:
         from safetensors.torch import load_file
 
         try:
-            return load_file(str(path), device="cpu")
+            tensors: dict[str, Any] = load_file(str(path), device="cpu")
+            meta = _safetensors_metadata(path)
         except Exception as e:  # safetensors raises its own error types for corrupt headers
             raise EmbeddingFileError(f"{path.name}: not a readable safetensors file ({e})") from e
+        # Our step and checkpoint facts travel as metadata strings (the webui ignores them).
+        return {**tensors, **{k: v for k, v in meta.items() if k in META_KEYS}}
     if ext in (".pt", ".bin"):
         try:
             data = torch.load(str(path), map_location="cpu", weights_only=True)
@@ -73,6 +78,13 @@ def _load_raw(path: Path) -> dict:
     raise EmbeddingFileError(f"{path.name}: not an embedding file type ({ext or 'no extension'})")
 
 
+def _safetensors_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    opened: Any = safe_open(str(path), framework="pt", device="cpu")  # its stubs lack metadata()
+    return dict(opened.metadata() or {})
+
+
 def _as_vectors(data: dict, path: Path):
     import torch
 
@@ -84,8 +96,10 @@ def _as_vectors(data: dict, path: Path):
         vec = next(iter(params.values()))
     elif "clip_g" in data and "clip_l" in data:
         return {k: v.detach().float().cpu() for k, v in data.items() if isinstance(v, torch.Tensor)}
-    elif len(data) == 1 and isinstance(next(iter(data.values())), torch.Tensor):
-        vec = next(iter(data.values()))
+    elif len(tensors := [v for v in data.values() if isinstance(v, torch.Tensor)]) == 1 and (
+        len(data) == 1 or path.suffix.lower() == ".safetensors"
+    ):
+        vec = tensors[0]
     else:
         raise EmbeddingFileError(f"{path.name}: unknown embedding layout (keys: {', '.join(list(data)[:5])})")
     if not isinstance(vec, torch.Tensor):
@@ -136,3 +150,119 @@ def check_width(emb: EmbeddingData, expected_width: int | None) -> str | None:
             f"(trained for another model family)"
         )
     return None
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def as_parts(vectors: Any) -> dict[str, Any]:
+    """Vectors as a dict part → tensor: ``{"*": t}`` for one text encoder, SDXL's dict as it is."""
+    return dict(vectors) if isinstance(vectors, dict) else {"*": vectors}
+
+
+def file_suffix(parts: dict[str, Any]) -> str:
+    """SDXL embeddings are ``.safetensors`` (the layout kohya's and diffusers' SDXL scripts write);
+    SD1/SD2 ones ``.pt`` in the webui's own layout (its ``Embedding.save``)."""
+    return ".safetensors" if set(parts) == set(SDXL_PARTS) else ".pt"
+
+
+def embedding_bytes(
+    parts: dict[str, Any],
+    *,
+    name: str,
+    step: int | None = 0,
+    sd_checkpoint: str | None = None,
+    sd_checkpoint_name: str | None = None,
+) -> bytes:
+    """The file's bytes for ``parts`` (``file_suffix`` says which format)."""
+    import io
+
+    import torch
+
+    tensors = {k: v.detach().float().cpu().contiguous() for k, v in parts.items()}
+    facts = {
+        "name": name,
+        "step": step,
+        "sd_checkpoint": sd_checkpoint,
+        "sd_checkpoint_name": sd_checkpoint_name,
+    }
+    if file_suffix(parts) == ".safetensors":
+        from safetensors.torch import save
+
+        meta = {k: str(v) for k, v in facts.items() if v is not None}
+        return bytes(save(tensors, metadata=meta))
+    if set(tensors) != {"*"}:
+        raise ValueError(f"an SD1/SD2 embedding has one vector set, got {', '.join(tensors)}")
+    buf = io.BytesIO()
+    # modules/textual_inversion/textual_inversion.py:54-71 (Embedding.save): the layout every
+    # webui and Forge load; 265 is the "*" token id the webui writes.
+    torch.save({"string_to_token": {"*": 265}, "string_to_param": {"*": tensors["*"]}, **facts}, buf)
+    return buf.getvalue()
+
+
+def write_embedding(
+    path: str | os.PathLike,
+    vectors: Any,
+    *,
+    name: str,
+    step: int | None = 0,
+    sd_checkpoint: str | None = None,
+    sd_checkpoint_name: str | None = None,
+) -> Path:
+    """Write an embedding atomically (a reader never sees half a file). ``path``'s suffix must be
+    the one ``file_suffix`` gives for the vectors."""
+    from lib_textinv.kit.files import atomic_write_bytes
+
+    parts, path = as_parts(vectors), Path(path)
+    if path.suffix.lower() != file_suffix(parts):
+        raise ValueError(f"{path.name}: these vectors are written as {file_suffix(parts)}")
+    data = embedding_bytes(
+        parts, name=name, step=step, sd_checkpoint=sd_checkpoint, sd_checkpoint_name=sd_checkpoint_name
+    )
+    atomic_write_bytes(path, data)
+    return path
+
+
+def vectors_digest(parts: dict[str, Any]) -> str:
+    """A short digest of the vectors: an optimizer state belongs to exactly these vectors."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k in sorted(parts):
+        h.update(k.encode())
+        h.update(parts[k].detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def write_optimizer_state(path: str | os.PathLike, parts: dict[str, Any], state: dict) -> Path:
+    """``<embedding file>.optim`` next to it, as the webui keeps it (its ``Embedding.save``), tagged
+    with the digest of the vectors it was saved with."""
+    import io
+
+    import torch
+
+    from lib_textinv.kit.files import atomic_write_bytes
+
+    out = Path(f"{os.fspath(path)}.optim")
+    buf = io.BytesIO()
+    torch.save({"textinv_digest": vectors_digest(parts), "optimizer_state_dict": state}, buf)
+    atomic_write_bytes(out, buf.getvalue())
+    return out
+
+
+def read_optimizer_state(path: str | os.PathLike, parts: dict[str, Any]) -> dict | None:
+    """The optimizer state saved with exactly these vectors, else None (missing, unreadable, or
+    saved with other vectors: an optimizer state never moves to different vectors)."""
+    import torch
+
+    sidecar = Path(f"{os.fspath(path)}.optim")
+    if not sidecar.is_file():
+        return None
+    try:
+        data = torch.load(str(sidecar), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - any unreadable sidecar only means "start a fresh optimizer"
+        return None
+    if not isinstance(data, dict) or data.get("textinv_digest") != vectors_digest(parts):
+        return None
+    state = data.get("optimizer_state_dict")
+    return state if isinstance(state, dict) else None
