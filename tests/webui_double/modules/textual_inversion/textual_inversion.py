@@ -195,8 +195,8 @@ def create_embedding(name, num_vectors_per_token, overwrite_old, init_text="*"):
     import torch
 
     m = shared.sd_model_for_double()
-    if m.is_sdxl:  # :263: cond_model([""]) into sgm's GeneralConditioner
-        raise TypeError("'NoneType' object is not subscriptable")
+    if m.is_sdxl:  # :263: cond_model([""]) into sgm's GeneralConditioner (sgm modules.py:141)
+        raise TypeError("list indices must be integers or slices, not str")
     with torch.no_grad():  # :266-272: the init text's token vectors, spread over the vectors
         embedded = m.cond_stage_model.encode_embedding_init_text(init_text or "*", num_vectors_per_token)
         vec = torch.zeros((num_vectors_per_token, embedded.shape[1]))
@@ -222,6 +222,10 @@ def create_embedding_from_data(data, name, filename="unknown embedding file", fi
         emb = next(iter(param_dict.items()))[1]
         vec = emb.detach().float()
         shape, vectors = vec.shape[-1], vec.shape[0]
+    elif isinstance(data, dict) and "clip_g" in data and "clip_l" in data:  # :296-299 SDXL
+        vec = {k: v.detach().float() for k, v in data.items()}
+        shape = data["clip_g"].shape[-1] + data["clip_l"].shape[-1]
+        vectors = data["clip_g"].shape[0]
     elif isinstance(data, dict) and isinstance(next(iter(data.values())), torch.Tensor):
         assert len(data.keys()) == 1, "embedding file has multiple terms in it"
         emb = next(iter(data.values()))
