@@ -74,8 +74,14 @@ class PromptCounter(Protocol):
 
 
 class TokenTable(Protocol):
+    """One text encoder's vocabulary: its token embedding table and its tokenizer."""
+
     def matrix(self) -> Any:
         """The text encoder's token embedding table, ``[vocab, width]`` (a torch tensor)."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` under this encoder's tokenizer (no start/end tokens)."""
         ...
 
     def id_to_token(self, ids: list[int]) -> list[str]: ...
@@ -215,7 +221,10 @@ class EmbeddingStore(Protocol):
 
     def tokenizer(self) -> PromptCounter: ...
 
-    def token_table(self) -> TokenTable: ...
+    def token_table(self, part: str = "*") -> TokenTable:
+        """The token table of one text encoder: ``"*"`` the only one of SD1/SD2, ``"clip_l"`` or
+        ``"clip_g"`` one of SDXL's two (the parts of an embedding's vectors)."""
+        ...
 
 
 class Registration(Protocol):
@@ -372,7 +381,7 @@ class BaseHost:
     def tokenizer(self) -> PromptCounter:
         raise self._no("counting tokens")
 
-    def token_table(self) -> TokenTable:
+    def token_table(self, part: str = "*") -> TokenTable:
         raise self._no("the text encoder's token table")
 
     # -- registration

@@ -1,6 +1,7 @@
-"""The webui's embedding database and text encoder: list, create and reload embeddings, count
-tokens as the prompt box does, and read the raw token table (SD1/SD2). docs/webui-contract.md
-§9 text encoder, §10 embedding database, §11 creating an embedding."""
+"""The webui's embedding database and text encoders: list, create and reload embeddings, count
+tokens as the prompt box does, and read each text encoder's raw token table (SD1/SD2's one,
+SDXL's clip_l and clip_g). docs/webui-contract.md §9 text encoder, §10 embedding database,
+§11 creating an embedding, §25 SDXL embeddings."""
 
 from __future__ import annotations
 
@@ -90,16 +91,22 @@ def prompt_counter() -> WebuiPromptCounter:
 
 
 class WebuiTokenTable:
-    """The raw token matrix and id → text of SD1/SD2 text encoders."""
+    """One text encoder's raw token matrix, tokenizer and id → text (docs/webui-contract.md §9
+    text encoder): ``cond`` is the webui's wrapper of that encoder (SD1/SD2 ``cond_stage_model``,
+    or one of SDXL's ``conditioner.embedders``)."""
 
     def __init__(self, cond: Any) -> None:
         self.cond = cond
 
     def matrix(self) -> Any:
         w = self.cond.wrapped
-        if hasattr(w, "transformer"):  # SD1: FrozenCLIPEmbedder
+        if hasattr(w, "transformer"):  # SD1 and SDXL's clip_l: FrozenCLIPEmbedder
             return w.transformer.text_model.embeddings.token_embedding.wrapped.weight
-        return w.model.token_embedding.wrapped.weight  # SD2: open_clip
+        return w.model.token_embedding.wrapped.weight  # SD2 and SDXL's clip_g: open_clip
+
+    def encode(self, text: str) -> list[int]:
+        # the wrapper's own tokenizer, no start/end (sd_hijack_clip.py:346-349, sd_hijack_open_clip.py:18-23)
+        return [int(i) for i in self.cond.tokenize([text])[0]]
 
     def id_to_token(self, ids: list[int]) -> list[str]:
         tok = getattr(self.cond, "tokenizer", None)
@@ -110,10 +117,32 @@ class WebuiTokenTable:
         return [open_clip.tokenizer._tokenizer.decoder[int(i)] for i in ids]
 
 
-def token_table() -> WebuiTokenTable:
+def sdxl_encoders(cond: Any) -> dict[str, Any]:
+    """SDXL's text-encoder wrappers by the part of an embedding each one uses: the CLIP-L wrapper
+    (its raw model has ``.transformer``) takes ``vec["clip_l"]``, the OpenCLIP-G one (``.model``)
+    ``vec["clip_g"]`` (modules/sd_hijack.py:205-230 wraps them, :347-367 picks the part;
+    docs/webui-contract.md §25 SDXL embeddings). Other embedders (size conditioning) have no
+    ``.wrapped``."""
+    out: dict[str, Any] = {}
+    for e in getattr(cond, "embedders", None) or []:
+        raw = getattr(e, "wrapped", None)
+        if hasattr(raw, "transformer"):
+            out.setdefault("clip_l", e)
+        elif hasattr(raw, "model"):
+            out.setdefault("clip_g", e)
+    return out
+
+
+def token_table(part: str = "*") -> WebuiTokenTable:
+    """``"*"``: the one text encoder of SD1/SD2; ``"clip_l"``/``"clip_g"``: one of SDXL's."""
     cond = getattr(loaded_model(), "cond_stage_model", None)
     if cond is None:
         raise Unavailable("no model with a text encoder is loaded")
-    if not hasattr(cond, "wrapped"):  # SDXL's GeneralConditioner (modules/sd_hijack.py:205-230)
-        raise Unavailable("token norms need an SD1/SD2 text encoder; this model has several")
-    return WebuiTokenTable(cond)
+    sdxl = not hasattr(cond, "wrapped")  # SDXL's GeneralConditioner (modules/sd_hijack.py:205-230)
+    if part == "*" and not sdxl:
+        return WebuiTokenTable(cond)
+    encoders = sdxl_encoders(cond) if sdxl else {}
+    if part in encoders:
+        return WebuiTokenTable(encoders[part])
+    have = ", ".join(encoders) or "*"
+    raise Unavailable(f"the loaded model has no text encoder {part!r} (it has {have})")

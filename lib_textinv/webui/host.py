@@ -108,8 +108,8 @@ class WebuiHost(BaseHost):
     def tokenizer(self) -> PromptCounter:
         return embeddings.prompt_counter()
 
-    def token_table(self) -> TokenTable:
-        return embeddings.token_table()
+    def token_table(self, part: str = "*") -> TokenTable:
+        return embeddings.token_table(part)
 
     # -- registration (the step sweep)
     def register_checkpoint(self, token: str, path: str) -> None:
