@@ -1,12 +1,14 @@
 """Create a new embedding and make it usable at once, without restarting the webui.
 
 Order: check the name, vector count, model family and initialization text; create the file
-through the webui (``textual_inversion.create_embedding``, docs/webui-contract.md §11 Creating an
-embedding); force a reload of the embedding database (§10 Embedding database: a forced reload
-also catches an overwrite in place, which a plain reload misses); then confirm the database lists
-the new name with the right vector count. Creation and reload run inside ``host.run_job`` (the
-webui's queue lock: the database has no lock of its own and a reload clears the dicts a running
-generation reads).
+(SD1/SD2: through the webui, ``textual_inversion.create_embedding``, docs/webui-contract.md §11
+Creating an embedding; SDXL, which the webui cannot create: ``<name>.safetensors`` with clip_l and
+clip_g vectors from each encoder's own token table, written by us, §25 SDXL embeddings); force a
+reload of the embedding database (§10 Embedding database: a forced reload also catches an
+overwrite in place, which a plain reload misses); then confirm the database lists the new name
+with the right vector count. Creation and reload run inside ``host.run_job`` (the webui's queue
+lock: the database has no lock of its own and a reload clears the dicts a running generation
+reads).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from lib_textinv.embedding import families
+from lib_textinv.embedding.init_vectors import init_parts
 from lib_textinv.embedding.names import check_name
 from lib_textinv.embedding.recommend import MAX_VECTORS, PROMPT_TOKENS
 from lib_textinv.embedding.tokens import host_counter
+from lib_textinv.kit.embedding_file import write_embedding
 from lib_textinv.kit.host import Host, ModelFacts, Unavailable
 from lib_textinv.kit.progress import Progress
 
@@ -65,8 +71,9 @@ def check_request(
     """Errors, warnings and a better name for a creation request, without creating anything."""
     check = RequestCheck()
     errors, warnings = check.errors, check.warnings
-    if model is not None and not model.trainable:
-        errors.append(_model_error(model))
+    problem = _model_error(model) if model is not None else None
+    if problem:
+        errors.append(problem)
     if not isinstance(vectors, int) or isinstance(vectors, bool) or not 1 <= vectors <= PROMPT_TOKENS:
         errors.append(
             f"Vectors per token must be a whole number from 1 to {PROMPT_TOKENS} (got {vectors!r})."
@@ -77,7 +84,9 @@ def check_request(
             f"and more than {MAX_VECTORS} rarely help (Gal et al. 2022)."
         )
     counter = host_counter(host)
-    names = check_name(name, host.embeddings(), overwrite, counter, embeddings_dir)
+    family = model.family if model is not None else ""
+    suffix = families.suffix(family)
+    names = check_name(name, host.embeddings(), overwrite, counter, embeddings_dir, suffix)
     errors += names.errors
     warnings += names.warnings
     check.conflict = names.exists and not overwrite
@@ -86,23 +95,23 @@ def check_request(
         warnings.append("The initialization text is empty: the vectors start at zero instead of from words.")
     elif counter is not None and isinstance(vectors, int) and vectors >= 1:
         n = counter.count_tokens(init_text)
-        if n > vectors:
-            warnings.append(
-                f"The initialization text is {n} tokens for {vectors} vectors: SD1 starts from its first "
-                f"{vectors} tokens only (SD2 spreads all of them over the vectors)."
-            )
+        note = families.init_text_note(family, n, vectors)
+        if note:
+            warnings.append(f"The initialization text is {n} tokens for {vectors} vectors: {note}.")
     return check
 
 
-def _model_error(model: ModelFacts) -> str:
-    if model.family == "SDXL":
-        return (
-            "The loaded model is SDXL: the webui cannot create or train embeddings for SDXL. "
-            "Load an SD1 or SD2 checkpoint first."
-        )
+def _model_error(model: ModelFacts) -> str | None:
+    """Why no embedding can be created for the loaded model, None when one can."""
     if not model.loaded:
         return f"No model is loaded ({model.reason}): the webui needs one to create an embedding."
-    return f"The loaded model ({model.family}) cannot get a new embedding: {model.reason}."
+    if families.parts(model.family) is None:
+        return f"The loaded model ({model.family}) cannot get a new embedding: SD1, SD2 and SDXL only."
+    if model.family in families.OWN_WRITER:  # written by us, whatever the webui's trainer can do
+        return None
+    if not model.trainable:
+        return f"The loaded model ({model.family}) cannot get a new embedding: {model.reason}."
+    return None
 
 
 def create(
@@ -135,7 +144,10 @@ def create(
         )
         return result
     if not result.errors:
-        _write(host, result, vectors, init_text, overwrite, embeddings_dir)
+        if model is not None and model.family in families.OWN_WRITER:
+            _write_own(host, result, vectors, init_text, overwrite, embeddings_dir, model)
+        else:
+            _write(host, result, vectors, init_text, overwrite, embeddings_dir)
     if not result.errors:
         _confirm_loaded(host, result, vectors)
     if result.errors:
@@ -177,6 +189,54 @@ def _write(
     except (TypeError, RuntimeError, OSError) as e:  # SDXL's conditioner raises TypeError
         logger.exception("creating embedding %s failed", name)
         result.errors.append(f"Creating the embedding failed: {type(e).__name__}: {e}")
+
+
+def _write_own(
+    host: Host,
+    result: CreateResult,
+    vectors: int,
+    init_text: str,
+    overwrite: bool,
+    embeddings_dir: str | None,
+    model: ModelFacts,
+) -> None:
+    """``<embeddings_dir>/<name>.safetensors`` with one part per text encoder, each started from
+    the init text through that encoder's own token table, then a forced reload; in the queue."""
+    name, parts = result.name, list(families.parts(model.family) or {})
+    embeddings_dir = embeddings_dir or host.paths().embeddings_dir
+    if not embeddings_dir:
+        result.errors.append("The webui's embeddings folder is not known: nowhere to write the embedding.")
+        return
+    path = Path(embeddings_dir) / f"{name}{families.suffix(model.family)}"
+
+    def work(progress: Progress) -> str:
+        progress.begin(2, f"creating embedding {name}")
+        start = init_parts(host, parts, init_text, vectors)
+        if path.exists() and not overwrite:  # appeared since the name was checked: never replaced
+            raise FileExistsError(f"{path} already exists")
+        write_embedding(
+            path,
+            start,
+            name=name,
+            step=0,
+            sd_checkpoint=model.short_hash or None,
+            sd_checkpoint_name=model.name or None,
+        )
+        progress.step(1, "reloading embeddings")
+        host.reload_embeddings(True)  # forced: see _write
+        progress.step(1)
+        return str(path)
+
+    try:
+        result.path = host.run_job(f"Create embedding {name}", work)
+    except Unavailable as e:
+        result.errors.append(str(e))
+    except FileExistsError as e:
+        result.errors.append(f"Not replaced: {e}; tick “Overwrite” to replace it.")
+        result.conflict = True
+    except OSError as e:
+        logger.exception("creating embedding %s failed", name)
+        result.errors.append(f"Writing {path} failed: {type(e).__name__}: {e}")
 
 
 def _confirm_loaded(host: Host, result: CreateResult, vectors: int) -> None:

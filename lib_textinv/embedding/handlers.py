@@ -7,6 +7,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from lib_textinv.embedding import families
 from lib_textinv.embedding.create import CreateResult, create
 from lib_textinv.embedding.folder_advice import (
     RECOMMEND_KEY,
@@ -82,16 +83,23 @@ def init_tokens_text(host: Host, text: str, vectors: int | float | None) -> str:
     n = counter.count_tokens(text)
     out = f"{n} token{'s' if n != 1 else ''} ({how})."
     v = int(vectors or 0)
-    if v and n > v:
-        out += f" More than the {v} vectors: SD1 starts from the first {v} tokens only."
+    note = families.init_text_note(_family(host), n, v) if v else None
+    if note:
+        out += f" More than the {v} vectors: {note}."
     return out
+
+
+def _family(host: Host) -> str:
+    facts = host.model_facts()
+    return facts.family if facts.loaded else "none"
 
 
 def name_check_text(host: Host, name: str, overwrite: bool) -> str:
     if not (name or "").strip():
         return ""
     counter, _ = token_counter(host)
-    check = check_name(name, host.embeddings(), bool(overwrite), counter, host.paths().embeddings_dir)
+    suffix = families.suffix(_family(host))
+    check = check_name(name, host.embeddings(), bool(overwrite), counter, host.paths().embeddings_dir, suffix)
     return check.message() or f"✓ “{name}” is a good name ({check.file_name})."
 
 

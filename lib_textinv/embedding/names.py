@@ -1,4 +1,5 @@
-"""Checks on a new embedding's name before the webui creates ``<embeddings_dir>/<name>.pt``.
+"""Checks on a new embedding's name before ``<embeddings_dir>/<name>.pt`` (SD1/SD2, written by the
+webui) or ``<name>.safetensors`` (SDXL, written by us) is created.
 
 Errors stop the creation; warnings are shown and the user may go on. The name is also the prompt
 token, so besides file-system rules it matters how the text encoder sees it: CLIP lower-cases
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lib_textinv.embedding.init_text import STOP_WORDS, TokenCounter
+from lib_textinv.kit.embedding_file import EMBEDDING_EXTENSIONS
 from lib_textinv.kit.host import EmbeddingInfo
 from lib_textinv.kit.token_prefix import check_trigger
 
@@ -49,6 +51,7 @@ class NameCheck:
     replaces: str | None = None  # the file an explicit overwrite will replace
     exists: bool = False  # an embedding or file of this name is already there
     suggestion: str | None = None  # a name whose tokens clash with no loaded embedding's
+    suffix: str = ".pt"  # the new file's type (.safetensors for SDXL)
 
     @property
     def ok(self) -> bool:
@@ -56,7 +59,7 @@ class NameCheck:
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}.pt"
+        return f"{self.name}{self.suffix}"
 
     def message(self) -> str:
         lines = [f"✗ {e}" for e in self.errors] + [f"⚠ {w}" for w in self.warnings]
@@ -82,10 +85,12 @@ def check_name(
     overwrite: bool = False,
     counter: TokenCounter | None = None,
     embeddings_dir: str | None = None,
+    suffix: str = ".pt",
 ) -> NameCheck:
     """Validate ``name`` against the file system rules, the webui's sanitisation, the existing
-    embeddings (``EmbeddingInfo`` or plain names) and the tokenizer (``counter``, optional)."""
-    check = NameCheck(name=name)
+    embeddings (``EmbeddingInfo`` or plain names) and the tokenizer (``counter``, optional);
+    ``suffix`` is the type of the file that would be written."""
+    check = NameCheck(name=name, suffix=suffix)
     if not name or not name.strip():
         check.errors.append("The name is empty.")
         return check
@@ -152,10 +157,16 @@ def file_name_errors(name: str) -> list[str]:
 def _check_existing(
     check: NameCheck, existing: list[EmbeddingInfo], overwrite: bool, embeddings_dir: str | None
 ) -> None:
-    """An embedding or file of that name: refused, or replaced when overwrite is ticked."""
+    """An embedding or file of that name: refused, or replaced when overwrite is ticked (only the
+    very file that would be written: another file of the same stem keeps competing for the token)."""
     name = check.name
-    target = os.path.join(embeddings_dir, f"{name}.pt") if embeddings_dir else None
+    target = os.path.join(embeddings_dir, check.file_name) if embeddings_dir else None
     same = [e for e in existing if e.name == name]
+    same += [
+        EmbeddingInfo(name=name, filename=f, vectors=0, width=None)
+        for f in _same_stem_files(embeddings_dir, name)
+        if not _same_file(f, target) and not any(_same_file(f, e.filename) for e in same)
+    ]
     if not same and not (target and os.path.exists(target)):
         return
     check.exists = True
@@ -176,6 +187,15 @@ def _check_existing(
     check.warnings.append(
         f"“{name}” exists and will be replaced ({check.replaces}); its trained vectors are lost."
     )
+
+
+def _same_stem_files(embeddings_dir: str | None, name: str) -> list[str]:
+    """``<name>.pt``, ``<name>.safetensors``… at the top of the embeddings folder (the webui loads
+    each as the token ``name``, docs/webui-contract.md §10 Embedding database)."""
+    if not embeddings_dir:
+        return []
+    found = (os.path.join(embeddings_dir, f"{name}{ext}") for ext in EMBEDDING_EXTENSIONS)
+    return [f for f in found if os.path.isfile(f)]
 
 
 def token_warnings(name: str, counter: TokenCounter | None) -> list[str]:

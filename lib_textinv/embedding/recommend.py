@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lib_textinv.embedding import families
 from lib_textinv.embedding.diversity import DIVERSE_ABOVE, VERY_SIMILAR_BELOW, diversity_word
 
 PROMPT_TOKENS = 75
@@ -25,9 +26,6 @@ MIN_VECTORS = 1
 LOW_FACTOR = 0.6  # near-identical images (distance 0)
 HIGH_FACTOR = 1.4  # very diverse images (distance ≥ FULLY_DIVERSE)
 FULLY_DIVERSE = 0.55  # about the spread of unrelated photographs under CLIP ViT-L/14
-
-FAMILY_WIDTH = {"SD1": 768, "SD2": 1024, "SD2-v": 1024}
-TRAINABLE_FAMILIES = ("SD1", "SD2", "SD2-v")
 
 
 @dataclass(frozen=True)
@@ -94,8 +92,8 @@ def recommend(
     low = max(MIN_VECTORS, math.floor(raw))
     high = min(MAX_VECTORS, low + 1) if raw > low else low
     vectors = low
-    width = width or FAMILY_WIDTH.get(family)
-    trainable = family in TRAINABLE_FAMILIES
+    width = width or families.total_width(family)
+    trainable = families.parts(family) is not None
     tokens_left = PROMPT_TOKENS - vectors
     parts = [
         _count_words(images, base),
@@ -107,7 +105,7 @@ def recommend(
         ),
         f"{_plural(vectors, 'vector')} leave {tokens_left} of the prompt's {PROMPT_TOKENS} tokens for the "
         "rest of the prompt; fewer vectors also keep the embedding easier to combine with other words.",
-        _family_words(family, width, trainable),
+        _family_words(family, trainable),
     ]
     return Recommendation(
         vectors=vectors,
@@ -160,15 +158,19 @@ def _variety_words(diversity: float | None, factor: float, clip_reason: str | No
     return f"Image variety {diversity:.2f} ({diversity_word(diversity)}, CLIP image similarity): {effect}."
 
 
-def _family_words(family: str, width: int | None, trainable: bool) -> str:
+def _family_words(family: str, trainable: bool) -> str:
     """Factor 4: the model family (factor 3, the prompt budget, is one sentence)."""
-    if trainable:
-        return f"The loaded model is {family}: each vector holds {width} numbers."
     if family == "SDXL":
+        # both encoders read the prompt with the same 75-token chunks, counted by CLIP-L's
+        # tokenizer (modules/sd_models_xl.py:65-87), so each vector costs one token in both
         return (
-            "The loaded model is SDXL: the webui cannot create or train embeddings for SDXL; "
-            "load an SD1 or SD2 checkpoint to train."
+            f"The loaded model is SDXL: each vector holds {families.width_words(family)} (one part per "
+            "text encoder), and counts as one prompt token in both."
         )
+    if trainable:
+        return f"The loaded model is {family}: each vector holds {families.width_words(family)}."
     if family in ("none", "", None):
-        return "No model is loaded: the vector width (SD1 768, SD2 1024) is known once one is."
-    return f"The loaded model is {family}: the webui trains embeddings for SD1 and SD2 only."
+        return (
+            "No model is loaded: the vector width (SD1 768, SD2 1024, SDXL 768 + 1280) is known once one is."
+        )
+    return f"The loaded model is {family}: embeddings can be made for SD1, SD2 and SDXL only."

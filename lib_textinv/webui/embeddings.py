@@ -138,7 +138,9 @@ def token_table(part: str = "*") -> WebuiTokenTable:
     cond = getattr(loaded_model(), "cond_stage_model", None)
     if cond is None:
         raise Unavailable("no model with a text encoder is loaded")
-    sdxl = not hasattr(cond, "wrapped")  # SDXL's GeneralConditioner (modules/sd_hijack.py:205-230)
+    # SDXL's GeneralConditioner (modules/sd_hijack.py:205-230); it also has an empty ``.wrapped``
+    # (modules/sd_models_xl.py:104), so it is told apart by its embedders
+    sdxl = hasattr(cond, "embedders")
     if part == "*" and not sdxl:
         return WebuiTokenTable(cond)
     encoders = sdxl_encoders(cond) if sdxl else {}

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 from pathlib import Path
 
 from lib_textinv.embedding.init_text import ClipBpeCounter
 from lib_textinv.embedding.names import webui_sanitise
 from lib_textinv.kit.embedding_file import load_embedding
-from lib_textinv.kit.host import BaseHost, EmbeddingInfo, HostPaths, ModelFacts
+from lib_textinv.kit.host import BaseHost, EmbeddingInfo, HostPaths, ModelFacts, Unavailable
 from tests.embfiles import write_pt
 
 
@@ -28,6 +29,7 @@ class FakeWebui(BaseHost):
         self.dir_mtime = -1.0
         self.lock = threading.Lock()  # stands in for queue_lock
         self.calls: list[tuple] = []
+        self.before_table = None  # a test's hook: runs when a token table is asked for
         self._bpe = ClipBpeCounter()
 
     # facts
@@ -38,6 +40,8 @@ class FakeWebui(BaseHost):
         return ModelFacts(
             loaded=True,
             family=self.family,
+            name=f"tiny-{self.family.lower()}",
+            short_hash="0123456789",
             embedding_width=self.width,
             trainable=self.family in ("SD1", "SD2"),
             reason="" if self.family != "SDXL" else "SDXL",
@@ -85,7 +89,37 @@ class FakeWebui(BaseHost):
             for f in files:
                 p = Path(root) / f
                 if p.suffix in (".pt", ".safetensors"):
-                    data = load_embedding(p)
-                    vec = data.vectors
-                    ok = vec.shape[1] == self.width
-                    self.db[p.stem] = EmbeddingInfo(p.stem, str(p), vec.shape[0], vec.shape[1], data.step, ok)
+                    data = load_embedding(p)  # SDXL: width = clip_l + clip_g (textual_inversion.py:296-299)
+                    ok = data.width == self.width
+                    self.db[p.stem] = EmbeddingInfo(p.stem, str(p), data.n_vectors, data.width, data.step, ok)
+
+    def token_table(self, part="*"):
+        """One toy table per text encoder: SD1/SD2 "*", SDXL "clip_l" (768) and "clip_g" (1280)."""
+        widths = {"clip_l": 768, "clip_g": 1280} if self.family == "SDXL" else {"*": self.width}
+        if part not in widths:
+            raise Unavailable(f"the loaded model has no text encoder {part!r}")
+        self.calls.append(("token_table", part))
+        if self.before_table is not None:
+            self.before_table(part)
+        return ToyTable(widths[part], seed=widths[part])
+
+
+class ToyTable:
+    """A TokenTable: word ids from crc32 (the same for every encoder, as CLIP-L's and OpenCLIP-G's
+    tokenizers share one vocabulary), a seeded random matrix per encoder."""
+
+    VOCAB = 1000
+
+    def __init__(self, width: int, seed: int) -> None:
+        import torch
+
+        self.m = torch.randn(self.VOCAB, width, generator=torch.Generator().manual_seed(seed))
+
+    def matrix(self):
+        return self.m
+
+    def encode(self, text: str) -> list[int]:
+        return [zlib.crc32(w.encode()) % self.VOCAB for w in text.lower().split()]
+
+    def id_to_token(self, ids):
+        return [f"t{i}</w>" for i in ids]

@@ -59,13 +59,6 @@ def test_bad_name_and_vector_count(fake):
     assert not any(fake.emb_dir.parent.glob("escape*"))
 
 
-def test_sdxl_refused_in_words(fake):
-    fake.family = "SDXL"
-    r = create(fake, "zq-xl", 2, "x", model=fake.model_facts())
-    assert not r.ok and "SDXL" in r.message and "cannot create or train" in r.message
-    assert not any(c[0] == "create" for c in fake.calls)
-
-
 def test_sdxl_typeerror_from_the_webui_is_reported(fake):
     fake.family = "SDXL"
     r = create(fake, "zq-xl", 2, "x")  # no model facts: the webui's own TypeError comes back

@@ -84,10 +84,16 @@ def test_explanation_mentions_each_factor():
     assert "very similar" in similar and "fewer vectors" in similar
 
 
-def test_sdxl_is_refused_in_words():
+def test_sdxl_counts_both_encoders_widths_and_one_token_per_vector():
     r = recommend(25, 0.25, "SDXL")
-    assert not r.trainable
-    assert "SDXL" in r.explanation and "cannot create or train" in r.explanation
+    assert r.trainable and r.width == 2048 and r.range_text == "5-6" and r.tokens_left == 70
+    assert "768 numbers for CLIP-L and 1280 numbers for OpenCLIP-G" in r.explanation
+    assert "one prompt token in both" in r.explanation
+
+
+def test_a_family_we_cannot_create_for_says_so():
+    r = recommend(25, 0.25, "SD3")
+    assert not r.trainable and "SD1, SD2 and SDXL only" in r.explanation
 
 
 def test_fallback_without_clip_says_why():

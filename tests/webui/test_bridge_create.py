@@ -49,10 +49,41 @@ def test_overwriting_in_place_is_seen_at_once(host, webui, db):
     assert bool((now == load_embedding(again.path).vectors).all())
 
 
-def test_an_sdxl_model_is_refused_in_words_before_the_webui_is_called(host, webui):
-    webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
+def test_sdxl_create_writes_safetensors_from_each_encoders_table_and_loads_it(host, webui, db):
+    """The webui's create_embedding raises TypeError on SDXL (docs/webui-contract.md §25 SDXL
+    embeddings): we write <name>.safetensors, clip_l from CLIP-L's token table, clip_g from
+    OpenCLIP-G's, and the database lists it loaded, 768 + 1280 wide."""
+    import torch
 
-    result = create(host, "zq-xl", 2, "ink", model=host.model_facts())
+    model = webui.sd_models.make_model("SDXL")
+    webui.sd_models.model_data.sd_model = model
+    with webui.call_queue.queue_lock:
+        db.load_textual_inversion_embeddings(force_reload=True)  # expected shape 2048 now
 
-    assert not result.ok and "SDXL" in result.message
-    assert not (Path(webui.shared.cmd_opts.embeddings_dir) / "zq-xl.pt").exists()
+    result = create(host, "zq-xl", 2, "charcoal drawing", model=host.model_facts())
+
+    assert result.ok, result.message
+    path = Path(webui.shared.cmd_opts.embeddings_dir) / "zq-xl.safetensors"
+    assert result.path == str(path) and (result.vectors, result.width) == (2, 2048)
+    data = load_embedding(path)
+    clip_l, clip_g = list(model.cond_stage_model.embedders)[:2]  # the text encoders come first
+    for part, enc in (("clip_l", clip_l), ("clip_g", clip_g)):
+        ids = enc.tokenize(["charcoal drawing"])[0]
+        rows = enc.encode_embedding_init_text("charcoal drawing", 2)  # the encoder's own table rows
+        assert len(ids) == 2 and torch.equal(data.vectors[part], rows), part
+    emb = db.word_embeddings["zq-xl"]
+    assert (emb.shape, emb.vectors, sorted(emb.vec)) == (2048, 2, ["clip_g", "clip_l"])
+    assert _usable_in_prompts(webui, db, "zq-xl") is emb
+    assert data.sd_checkpoint_name == model.sd_checkpoint_info.model_name
+
+
+def test_sdxl_token_tables_are_per_encoder(host, webui):
+    model = webui.sd_models.make_model("SDXL")
+    webui.sd_models.model_data.sd_model = model
+    clip_l, clip_g = list(model.cond_stage_model.embedders)[:2]  # the text encoders come first
+    lt, gt = host.token_table("clip_l"), host.token_table("clip_g")
+    assert lt.matrix() is clip_l.wrapped.transformer.text_model.embeddings.token_embedding.wrapped.weight
+    assert gt.matrix() is clip_g.wrapped.model.token_embedding.wrapped.weight
+    assert (lt.matrix().shape[1], gt.matrix().shape[1]) == (768, 1280)
+    assert lt.encode("charcoal") == gt.encode("charcoal") == clip_l.tokenize(["charcoal"])[0]
+    assert lt.id_to_token(lt.encode("charcoal")) == ["charcoal</w>"]
