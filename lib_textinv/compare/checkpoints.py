@@ -1,7 +1,8 @@
 """Find the step checkpoints of an embedding's training runs, in the webui's log layout.
 
 Training writes ``<log>/<YYYY-MM-DD>/<name>/embeddings/<name>-<N>.pt`` every few steps and the
-final ``<embeddings_dir>/<name>.pt`` (docs/webui-contract.md §14 "Files written by training").
+final ``<embeddings_dir>/<name>.pt`` (docs/webui-contract.md §14 "Files written by training");
+SDXL embeddings are ``.safetensors`` (§25 SDXL embeddings), found the same way.
 The step we show is the number in the FILE NAME: the file named ``-N`` stores ``step = N - 1``
 (modules/textual_inversion/textual_inversion.py:566-583), so going by the stored value would
 mislabel every column. The final file stores the plain count of optimizer steps ``S``, which in
@@ -101,13 +102,11 @@ def load_checkpoint(
     except EmbeddingFileError as e:
         logger.warning("checkpoint %s not usable: %s", path, e)
         return Checkpoint(path=path, token=token, step=step, final=final, error=str(e))
-    error: str | None
-    if isinstance(emb.vectors, dict):
-        error = f"{path.name}: SDXL embeddings cannot be trained or compared here"
-    else:
-        error = check_width(emb, expected_width)
-        if final and step is None and emb.step is not None:
-            step = emb.step + 1  # same convention as the file names of the checkpoints
+    # SDXL files ({"clip_l", "clip_g"}) are as wide as both parts together, what the webui expects
+    # of an SDXL model (docs/webui-contract.md §25 SDXL embeddings)
+    error = check_width(emb, expected_width)
+    if final and step is None and emb.step is not None:
+        step = emb.step + 1  # same convention as the file names of the checkpoints
     return Checkpoint(
         path=path,
         token=token,
@@ -227,7 +226,9 @@ def run_from_folder(
     name = folder.name
     cps = scan_run(folder, name, expected_width)
     if not cps:
-        raise ValueError(f"{folder}: no checkpoints named {name}-<N>.pt in its embeddings/ folder")
+        raise ValueError(
+            f"{folder}: no checkpoints named {name}-<N>.pt or .safetensors in its embeddings/ folder"
+        )
     final = final_checkpoint(embeddings_dir, name, expected_width)
     return TrainingRun(
         name=name, date=folder.parent.name, folder=folder, checkpoints=cps + ([final] if final else [])

@@ -1,7 +1,8 @@
 """A sweep's checkpoints registered in memory under their own tokens, hiding (and afterwards
 restoring) a user's embedding of the same name. Nothing is written to the embeddings folder.
 Each change forgets the webui's cached conditioning, which does not know what a token stands for
-(docs/webui-contract.md §10 embedding database, §16 checkpoints side by side)."""
+(docs/webui-contract.md §10 embedding database, §16 checkpoints side by side). SD1/SD2 and SDXL
+checkpoints alike (§25 SDXL embeddings)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ class SweepRegistry:
         from lib_textinv.kit.embedding_file import load_embedding
 
         data = load_embedding(path)  # refuses unsafe pickles before the webui sees the file
-        payload = {"string_to_param": {"*": data.vectors}, "name": token, "step": data.step}
-        emb = ti.create_embedding_from_data(payload, token, filename=os.path.basename(path), filepath=path)
-        emb.name, emb.filename = token, path
+        emb = ti.create_embedding_from_data(
+            _payload(data.vectors), token, filename=os.path.basename(path), filepath=path
+        )
+        emb.name, emb.filename, emb.step = token, path, data.step
         db = embedding_db()
         # Hide (and later restore) the user's own embedding of this name, never an earlier
         # registration of ours (a re-registration after a reload must not be "restored").
@@ -56,3 +58,13 @@ class SweepRegistry:
         if previous is not None:
             db.register_embedding_by_name(previous, shared.sd_model, token)
         cond_cache.forget()
+
+
+def _payload(vectors: Any) -> dict[str, Any]:
+    """What ``create_embedding_from_data`` reads: SD1/SD2 vectors in the webui's own layout; SDXL's
+    two parts as the dict of tensors alone (its SDXL branch converts every value of the dict,
+    modules/textual_inversion/textual_inversion.py:296-299, so no name or step may be in it;
+    docs/webui-contract.md §25 SDXL embeddings)."""
+    if isinstance(vectors, dict):
+        return {"clip_l": vectors["clip_l"], "clip_g": vectors["clip_g"]}
+    return {"string_to_param": {"*": vectors}}

@@ -24,3 +24,21 @@ def test_promote_warns_about_loaded_embeddings_that_share_a_token_prefix(host, w
     assert "ink-500" in db.word_embeddings
     assert "'ink-50' is a token prefix of 'ink-500'" in res.warning and "wide-ink" not in res.warning
     assert res.suggested_trigger == "ink-s500"
+
+
+def test_promoted_sdxl_checkpoint_is_loaded_as_safetensors(host, webui, db, tmp_path):
+    """docs/webui-contract.md §25 SDXL embeddings: the copy keeps .safetensors and the forced
+    reload lists it loaded, 768 + 1280 wide, under the trigger."""
+    from tests.webui.test_bridge_sweep import sdxl_checkpoint
+
+    webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
+    path = Path(sdxl_checkpoint(tmp_path, "emb-10", 3, step=9))
+    run = run_from_folder(path.parent.parent, host.model_facts().embedding_width)
+
+    res = promote_checkpoint(host, run.by_step(10), "xl-ink")
+
+    emb_dir = Path(webui.shared.cmd_opts.embeddings_dir)
+    assert res.path == str(emb_dir / "xl-ink.safetensors")
+    emb = db.word_embeddings["xl-ink"]
+    assert (emb.shape, emb.vectors, emb.filename) == (2048, 2, res.path)
+    assert [e.name for e in host.embeddings() if e.name == "xl-ink" and e.loaded and e.width == 2048]

@@ -494,3 +494,50 @@ def test_saved_cells_name_their_own_checkpoint_and_the_grid_all(host, webui, pro
     with Image.open(result.grid_path) as grid:
         listed = ti_hashes_of(grid.info["parameters"]).split(", ")
     assert sorted(listed) == sorted(hashes.values())
+
+
+# -- SDXL checkpoints (docs/webui-contract.md §25 SDXL embeddings) -------------------------------
+
+
+def sdxl_checkpoint(tmp_path: Path, token: str, seed: int, step: int | None = None) -> str:
+    from tests.sdxl_files import sdxl_vectors, write_sdxl
+
+    path = tmp_path / "textual_inversion" / "2026-01-02" / "emb" / "embeddings" / f"{token}.safetensors"
+    return str(write_sdxl(path, sdxl_vectors(2, seed, scale=0.5), step=step))
+
+
+@pytest.fixture
+def sdxl(webui, db):
+    webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
+    db.load_textual_inversion_embeddings(force_reload=True)  # expected shape 2048
+
+
+def test_register_an_sdxl_checkpoint_with_both_parts(host, webui, db, sdxl, tmp_path, checksums):
+    emb_dir = Path(webui.shared.cmd_opts.embeddings_dir)
+    before = checksums(emb_dir)
+    path = sdxl_checkpoint(tmp_path, "emb-10", 1, step=9)
+
+    host.register_checkpoint("emb-10", path)
+
+    emb = db.word_embeddings["emb-10"]
+    assert sorted(emb.vec) == ["clip_g", "clip_l"]
+    assert (emb.shape, emb.vectors, emb.step, emb.name, emb.filename) == (2048, 2, 9, "emb-10", path)
+    assert emb.shorthash == short_hash(path)
+    assert found(webui, "a photo of emb-10") == [emb]
+    assert host.is_registered("emb-10", path)
+    host.unregister("emb-10")
+    assert "emb-10" not in db.word_embeddings and checksums(emb_dir) == before
+
+
+def test_sdxl_sweep_cells_each_name_their_own_checkpoint_once(host, webui, processing, sdxl, tmp_path):
+    """The webui lists an SDXL embedding once per text encoder (both add it); a cell names its own
+    checkpoint once."""
+    a, b = sdxl_checkpoint(tmp_path, "emb-10", 1), sdxl_checkpoint(tmp_path, "emb-20", 2)
+    host.register_checkpoint("emb-10", a)
+    host.register_checkpoint("emb-20", b)
+
+    (im_a, info_a), (im_b, info_b) = host.generate(["a photo of emb-10", "a photo of emb-20"], [5, 5], PARAMS)
+
+    assert ti_hashes_of(info_a) == f"emb-10: {short_hash(a)}"
+    assert ti_hashes_of(info_b) == f"emb-20: {short_hash(b)}"
+    assert im_a.tobytes() != im_b.tobytes()  # each cell rendered with its own vectors
