@@ -104,7 +104,9 @@ def captions_outputs(ctx: Context, result: dict) -> Any:
 # -- create ------------------------------------------------------------------------------------
 def create_inputs(ctx: Context) -> Any:
     p = ctx.plan
-    return {"name": p.name, "vectors": p.vectors, "init": p.init_text, "captions": ctx.output_fp("captions")}
+    # The training images too: new pictures get a new embedding, trained from step 0.
+    images = [ctx.output_fp("crop"), ctx.output_fp("captions")]
+    return {"name": p.name, "vectors": p.vectors, "init": p.init_text, "images": images}
 
 
 def create_run(ctx: Context) -> dict:

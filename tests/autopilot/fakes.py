@@ -93,7 +93,9 @@ class AutopilotHost(BaseHost):
         self.hold_training_at: int | None = None
         self.training_held = threading.Event()
         self.let_training_go = threading.Event()
-        self.fail_generation = False
+        self.hold_sweep = False  # hold the first sweep batch until Interrupt
+        self.sweep_held = threading.Event()
+        self.working = False  # Interrupt reaches only our own job, like the bridge's JobRunner
         for d in ("embeddings", "log", "out/samples", "out/grids", "templates", "state"):
             (root / d).mkdir(parents=True, exist_ok=True)
         for name, text in TEMPLATES.items():
@@ -148,7 +150,8 @@ class AutopilotHost(BaseHost):
             return fn(progress or Progress(text=title))
 
     def interrupt(self):
-        self.interrupted.set()
+        if self.working:
+            self.interrupted.set()
 
     # -- embeddings
     def embeddings(self):
@@ -221,6 +224,7 @@ class AutopilotHost(BaseHost):
         }
         (folder / "settings-fake.json").write_text(json.dumps(settings), encoding="utf-8")
         interrupted, step = False, emb["step"] or 0
+        self.working = True
         while step < args.steps:
             if progress.cancelled or self.interrupted.is_set():
                 interrupted = True
@@ -234,6 +238,7 @@ class AutopilotHost(BaseHost):
             self._hold(step)
         path = Path(self.paths().embeddings_dir) / f"{name}.pt"
         write_pt(path, torch.zeros(emb["vectors"], WIDTH) + step / 100, name=name, step=step)
+        self.working = False
         self.interrupted.clear()
         return RawTrainResult(final_step=step, interrupted=interrupted)
 
@@ -247,11 +252,21 @@ class AutopilotHost(BaseHost):
     def unregister(self, token):
         self.registered.pop(token, None)
 
+    def _sample_until_interrupted(self):
+        self.hold_sweep = False
+        self.working = True
+        self.sweep_held.set()
+        try:
+            assert self.interrupted.wait(HOLD_SECONDS), "the sweep was not interrupted"
+        finally:
+            self.working = False
+            self.interrupted.clear()
+        raise Cancelled("interrupted")
+
     def generate(self, prompts, seeds, params):
         self.count("generate")
-        if self.interrupted.is_set():
-            self.interrupted.clear()
-            raise Cancelled("interrupted")
+        if self.hold_sweep and self.registered:
+            self._sample_until_interrupted()
         out = []
         for prompt, seed in zip(prompts, seeds, strict=True):
             tok = next((t for t in sorted(self.registered, key=len, reverse=True) if t in prompt), None)
