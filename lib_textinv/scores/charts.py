@@ -76,9 +76,13 @@ def drift_chart(report: ScoreReport | None) -> str:
     drift = report.drift if report else None
     rows = drift.rows if drift else []
     xs = [float(r.step) for r in rows]
-    series = [Series("mean vector norm", xs, [r.mean_norm for r in rows])]
-    if drift and rows:
-        series.append(Series("ordinary token norm", [xs[0], xs[-1]], [drift.ordinary_norm] * 2, dashed=True))
+    norms = drift.ordinary_norms if drift and rows else {"*": 0.0}
+    series = []
+    for part, ordinary in norms.items():  # SDXL: one pair of lines per text encoder
+        of = "" if len(norms) == 1 else f" ({part})"
+        series.append(Series(f"mean vector norm{of}", xs, [r.parts[part].mean_norm for r in rows]))
+        if rows:
+            series.append(Series(f"ordinary token norm{of}", [xs[0], xs[-1]], [ordinary] * 2, dashed=True))
     return line_chart(series, title="Vector norm vs step", x_label="step", y_label="norm")
 
 
@@ -105,8 +109,10 @@ def table_rows(report: ScoreReport | None) -> list[list[Any]]:
 def nearest_rows(report: ScoreReport | None) -> list[list[Any]]:
     out = []
     for r in report.drift.rows if report and report.drift else []:
-        for i, (norm, nbs) in enumerate(zip(r.vector_norms, r.nearest, strict=True)):
-            out.append([r.step, i, round(norm, 4), ", ".join(f"{n.token} ({n.similarity:.2f})" for n in nbs)])
+        for label, norm, nbs in r.vector_rows():  # "0", "1"…; SDXL "clip_l 0", "clip_g 0"…
+            out.append(
+                [r.step, label, round(norm, 4), ", ".join(f"{n.token} ({n.similarity:.2f})" for n in nbs)]
+            )
     return out
 
 

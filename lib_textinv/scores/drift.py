@@ -7,18 +7,25 @@ vector has drifted towards. Both need the loaded model's raw token matrix, reach
 host's ``TokenTable`` (docs/webui-contract.md §9 "Text encoder"): cosine similarity of each row
 against the normalised matrix, ``topk``, ids mapped back with the tokenizer; magnitude check
 ``vec.norm(dim=1)`` vs the mean row norm.
+
+An embedding has one part per text encoder: ``"*"`` on SD1/SD2, ``"clip_l"`` and ``"clip_g"`` on
+SDXL, each measured against its own encoder's table (§25 SDXL embeddings). A checkpoint's summary
+numbers are those of the part furthest from ordinary words (the highest norm ratio): that encoder
+overpowers the prompt first.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib_textinv.kit.host import TokenTable
+from lib_textinv.kit.embedding_file import SDXL_PARTS
+from lib_textinv.kit.host import Host, TokenTable
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -34,26 +41,79 @@ class Neighbour:
 
 
 @dataclass
-class DriftRow:
-    step: int
-    checkpoint: str
+class PartDrift:
+    """One part of a checkpoint's vectors against its own text encoder's tokens."""
+
+    part: str
     mean_norm: float
-    norm_ratio: float  # mean_norm / ordinary token norm
+    norm_ratio: float  # mean_norm / that encoder's ordinary token norm
     vector_norms: list[float]
     nearest: list[list[Neighbour]]  # per vector, best first
 
+
+@dataclass
+class DriftRow:
+    step: int
+    checkpoint: str
+    parts: dict[str, PartDrift]
+
+    @property
+    def furthest(self) -> PartDrift:
+        """The part with the highest norm ratio (NaN ratios count as lowest)."""
+        return max(self.parts.values(), key=lambda p: -math.inf if math.isnan(p.norm_ratio) else p.norm_ratio)
+
+    @property
+    def mean_norm(self) -> float:
+        return self.furthest.mean_norm
+
+    @property
+    def norm_ratio(self) -> float:
+        return self.furthest.norm_ratio
+
+    @property
+    def vector_norms(self) -> list[float]:
+        return self.furthest.vector_norms
+
+    @property
+    def nearest(self) -> list[list[Neighbour]]:
+        return self.furthest.nearest
+
+    def vector_rows(self) -> list[tuple[str, float, list[Neighbour]]]:
+        """``(label, norm, neighbours)`` for every vector of every part: ``"0"`` on SD1/SD2,
+        ``"clip_l 0"`` on SDXL."""
+        return [
+            (self._label(p.part, i), norm, nbs)
+            for p in self.parts.values()
+            for i, (norm, nbs) in enumerate(zip(p.vector_norms, p.nearest, strict=True))
+        ]
+
+    def _label(self, part: str, i: int) -> str:
+        return str(i) if len(self.parts) == 1 else f"{part} {i}"
+
     def nearest_text(self, n: int = 3) -> str:
-        """``"v0: cat, kitty, dog | v1: …"`` for tables and the CSV."""
+        """``"v0: cat, kitty, dog | v1: …"`` (SDXL: ``"clip_l v0: … | clip_g v0: …"``) for tables
+        and the CSV."""
         return " | ".join(
-            f"v{i}: " + ", ".join(nb.token for nb in row[:n]) for i, row in enumerate(self.nearest)
+            ("" if len(self.parts) == 1 else f"{p.part} ") + f"v{i}: " + ", ".join(nb.token for nb in row[:n])
+            for p in self.parts.values()
+            for i, row in enumerate(p.nearest)
         )
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Part → mean norm and norm ratio (what the API lists per encoder)."""
+        return {k: {"mean_norm": p.mean_norm, "norm_ratio": p.norm_ratio} for k, p in self.parts.items()}
 
 
 @dataclass
 class DriftResult:
-    ordinary_norm: float
+    ordinary_norms: dict[str, float]  # part → mean norm of its encoder's ordinary tokens
     rows: list[DriftRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def ordinary_norm(self) -> float | None:
+        """The one encoder's ordinary token norm (SD1/SD2); None with several (see ``ordinary_norms``)."""
+        return next(iter(self.ordinary_norms.values())) if len(self.ordinary_norms) == 1 else None
 
 
 class PreparedTable:
@@ -117,35 +177,69 @@ def _step_and_path(item: Any) -> tuple[int, Path]:
     return int(step), Path(os.fspath(path))
 
 
+def token_tables(host: Host) -> dict[str, TokenTable]:
+    """Part → the loaded model's token table for it: SDXL's two encoders, else the one
+    (``host.token_table()``). Raises ``Unavailable`` when there is none."""
+    if host.model_facts().family == "SDXL":
+        return {part: host.token_table(part) for part in SDXL_PARTS}
+    return {"*": host.token_table()}
+
+
+def _part_drift(part: str, vectors: Any, prepared: PreparedTable, k: int) -> PartDrift:
+    norms = vector_norms(vectors)
+    mean = sum(norms) / len(norms)
+    ratio = mean / prepared.ordinary_norm if prepared.ordinary_norm else float("nan")
+    return PartDrift(part, mean, ratio, norms, nearest_tokens(vectors, prepared, k))
+
+
+def _parts_words(parts: Mapping[str, Any]) -> str:
+    if list(parts) == ["*"]:
+        return "one text encoder's vectors"
+    order = {p: i for i, p in enumerate(SDXL_PARTS)}
+    return " and ".join(sorted(parts, key=lambda p: order.get(p, len(order)))) + " vectors"
+
+
+def _row(step: int, path: Path, prepared: dict[str, PreparedTable], k: int) -> DriftRow:
+    """One checkpoint, each of its parts against its own table; ``EmbeddingFileError`` when the
+    file does not fit the loaded model."""
+    from lib_textinv.kit.embedding_file import EmbeddingFileError, as_parts, load_embedding
+
+    vectors = as_parts(load_embedding(path).vectors)
+    if set(vectors) != set(prepared):
+        raise EmbeddingFileError(
+            f"{path.name}: holds {_parts_words(vectors)}, the loaded model needs {_parts_words(prepared)}"
+        )
+    for part, vec in vectors.items():
+        if int(vec.shape[-1]) != prepared[part].width:
+            raise EmbeddingFileError(
+                f"{path.name}: vectors{'' if part == '*' else ' ' + part} are {int(vec.shape[-1])} wide, "
+                f"the loaded model's tokens are {prepared[part].width}"
+            )
+    # in the tables' order (clip_l, clip_g), whatever the file's key order
+    return DriftRow(step, path.name, {p: _part_drift(p, vectors[p], prepared[p], k) for p in prepared})
+
+
 def drift_for_checkpoints(
-    checkpoints: Sequence[Any], table: TokenTable, k: int = 5, progress: Progress | None = None
+    checkpoints: Sequence[Any],
+    tables: TokenTable | Mapping[str, TokenTable],
+    k: int = 5,
+    progress: Progress | None = None,
 ) -> DriftResult:
     """Norms and nearest tokens for every checkpoint file (read with ``embedding_file.load_embedding``;
-    files are never modified). A file that cannot be used is listed in ``problems``, the rest continue."""
-    from lib_textinv.kit.embedding_file import EmbeddingFileError, load_embedding
+    files are never modified), each part against its table (one ``TokenTable`` = the part ``"*"``).
+    A file that cannot be used is listed in ``problems``, the rest continue."""
+    from lib_textinv.kit.embedding_file import EmbeddingFileError
 
     progress = progress or Progress()
-    prepared = PreparedTable(table)
-    result = DriftResult(ordinary_norm=prepared.ordinary_norm)
+    by_part = dict(tables) if isinstance(tables, Mapping) else {"*": tables}
+    prepared = {part: PreparedTable(t) for part, t in by_part.items()}
+    result = DriftResult(ordinary_norms={part: p.ordinary_norm for part, p in prepared.items()})
     items = sorted((_step_and_path(c) for c in checkpoints), key=lambda sp: sp[0])
     progress.begin(len(items), "drift")
     for step, path in items:
         progress.check()
         try:
-            emb = load_embedding(path)
-            if isinstance(emb.vectors, dict):
-                raise EmbeddingFileError(f"{path.name}: SDXL (clip_l/clip_g) embeddings are not trained here")
-            if emb.width != prepared.width:
-                raise EmbeddingFileError(
-                    f"{path.name}: vectors are {emb.width} wide, "
-                    f"the loaded model's tokens are {prepared.width}"
-                )
-            norms = vector_norms(emb.vectors)
-            mean = sum(norms) / len(norms)
-            ratio = mean / prepared.ordinary_norm if prepared.ordinary_norm else float("nan")
-            result.rows.append(
-                DriftRow(step, path.name, mean, ratio, norms, nearest_tokens(emb.vectors, prepared, k))
-            )
+            result.rows.append(_row(step, path, prepared, k))
         except EmbeddingFileError as e:
             result.problems.append(str(e))
         progress.step(1, path.name)

@@ -24,7 +24,7 @@ from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Progress
 from lib_textinv.scores.choose_step import Candidate, Recommendation, choose, choose_from_loss
 from lib_textinv.scores.clip_scores import Cell, ScoreResult, score_cells
-from lib_textinv.scores.drift import DriftResult, drift_for_checkpoints
+from lib_textinv.scores.drift import DriftResult, drift_for_checkpoints, token_tables
 from lib_textinv.scores.fixed_loss import (
     FixedBatchSpec,
     FixedLossResult,
@@ -211,7 +211,10 @@ class ScoreReport:
             r.update(clip_i=c.clip_i, clip_t=c.clip_t, cells=c.n)
         for d in self.drift.rows if self.drift else []:
             row(d.step).update(
-                mean_norm=d.mean_norm, norm_ratio=d.norm_ratio, nearest_tokens=d.nearest_text()
+                mean_norm=d.mean_norm,
+                norm_ratio=d.norm_ratio,
+                nearest_tokens=d.nearest_text(),
+                encoders=d.summary(),  # per text encoder (SDXL: clip_l, clip_g)
             )
         if self.recommendation is not None and self.recommendation.step in rows:
             rows[self.recommendation.step]["recommended"] = True
@@ -224,6 +227,7 @@ class ScoreReport:
             "checkpoints": self.table(),
             "cells": [c.__dict__ for c in self.clip.cells] if self.clip else [],
             "ordinary_token_norm": self.drift.ordinary_norm if self.drift else None,
+            "ordinary_token_norms": self.drift.ordinary_norms if self.drift else None,
             "fixed_loss": self.loss.to_dict() if self.loss else None,
             "recommendation": self.recommendation.to_dict() if self.recommendation else None,
             "csv": self.csv_path,
@@ -335,11 +339,11 @@ def score(
 
 def _score_drift(host: Host, report: ScoreReport, cps: list[RunCheckpoint], progress: Progress) -> None:
     try:
-        table = host.token_table()
+        tables = token_tables(host)  # SDXL: one per text encoder
     except Unavailable as e:
         report.problems.append(f"drift skipped: {e}")
         return
-    report.drift = drift_for_checkpoints([(c.step, c.path) for c in cps], table, progress=progress)
+    report.drift = drift_for_checkpoints([(c.step, c.path) for c in cps], tables, progress=progress)
     report.problems += report.drift.problems
 
 
