@@ -14,6 +14,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from lib_textinv.autopilot import routes as autopilot_routes
 from lib_textinv.captions import routes as captions_routes
 from lib_textinv.compare import routes as compare_routes
 from lib_textinv.crop import routes as crop_routes
@@ -31,6 +32,7 @@ MAX_WAIT_SECONDS = 60  # one long poll of GET /jobs/{id}?wait=
 
 # Each step's ``add_routes(router, host)``, in the workflow's order.
 STEP_ROUTES = (
+    autopilot_routes.add_routes,
     dataset_routes.add_routes,
     crop_routes.add_routes,
     captions_routes.add_routes,

@@ -7,6 +7,7 @@ changed and how it is checked); ``plan_errors`` says what stops a Run."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -104,9 +105,11 @@ class Plan:
             values = dict(d)
             values["images"] = [ImageDecision(**i) for i in d.get("images", [])]
             values["estimates"] = [Estimate(**e) for e in d.get("estimates", [])]
-            return cls(**values)
+            plan = cls(**values)
         except TypeError as e:
             raise ValueError(f"plan: {e}") from e
+        _check_types(plan)
+        return plan
 
 
 # -- what a user may change --------------------------------------------------------------------
@@ -166,6 +169,31 @@ def _coerce(key: str, value: Any) -> Any:
     if spec.lo is not None and spec.hi is not None and not spec.lo <= value <= spec.hi:
         raise ValueError(f"{key}: between {spec.lo:g} and {spec.hi:g}, got {value}")
     return value
+
+
+def _check_types(plan: Plan) -> None:
+    """Every value of a plan given whole has the type its field needs (ValueError naming it)."""
+    for key in EDITABLE:
+        if key not in ("images", "budget_minutes"):
+            _coerce(key, getattr(plan, key))
+    for key in ("folder", "name", "run_folder"):
+        if not isinstance(getattr(plan, key), str):
+            raise ValueError(f"{key}: expected a string")
+    for key in ("width", "height"):
+        if not isinstance(getattr(plan, key), int) or not 64 <= getattr(plan, key) <= 4096:
+            raise ValueError(f"{key}: a whole number from 64 to 4096")
+    if plan.budget_minutes is not None:
+        _coerce("budget_minutes", plan.budget_minutes)
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in plan.seeds):
+        raise ValueError("seeds: whole numbers")
+    if not all(isinstance(p, str) for p in plan.prompts):
+        raise ValueError("prompts: strings")
+    if not isinstance(plan.rates, dict) or not isinstance(plan.reasons, dict):
+        raise ValueError("rates and reasons: objects")
+    for stage, rate in plan.rates.items():
+        ok = isinstance(rate, list) and len(rate) == 2 and isinstance(rate[0], int | float) and rate[0] >= 0
+        if not ok or not math.isfinite(rate[0]):
+            raise ValueError(f"rates[{stage!r}]: [seconds per unit, where it comes from]")
 
 
 def _edit_images(plan: Plan, edits: dict[str, Any]) -> list[ImageDecision]:
