@@ -140,6 +140,8 @@ def feature(kind: str, name: str) -> tuple[bool, str]:
         return (False, FORGE_NO_TOKENIZER) if kind == "forge" else (True, "")
     if name == "generate":
         return True, ""
+    if name == "create" and facts.family == "SDXL" and kind != "forge":
+        return True, ""  # we write SDXL embeddings ourselves (docs/webui-contract.md §25 SDXL embeddings)
     if name in ("create", "train"):
         if not facts.trainable:
             return False, facts.reason

@@ -87,3 +87,9 @@ def test_sdxl_token_tables_are_per_encoder(host, webui):
     assert (lt.matrix().shape[1], gt.matrix().shape[1]) == (768, 1280)
     assert lt.encode("charcoal") == gt.encode("charcoal") == clip_l.tokenize(["charcoal"])[0]
     assert lt.id_to_token(lt.encode("charcoal")) == ["charcoal</w>"]
+
+
+def test_create_is_offered_on_sdxl(host, webui):
+    """We write SDXL embeddings ourselves: Create is on whatever the trainer can do."""
+    webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
+    assert host.feature("create") == (True, "")
