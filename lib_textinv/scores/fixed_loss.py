@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from lib_textinv.kit.host import LossHost
 from lib_textinv.kit.progress import Progress
+from lib_textinv.train.own_data import caption_for, stratified_timesteps
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +170,6 @@ def estimate_cost(
 # -- the batch ---------------------------------------------------------------------------------
 
 
-def caption_for(image: Path) -> str:
-    """The caption the trainer uses: ``<stem>.txt``, else the file stem minus leading digits and
-    dashes (docs/webui-contract.md §15 "Training dataset"; the filename-regex option is not applied)."""
-    from lib_textinv.captions.files import read_caption
-
-    text = read_caption(image)
-    return text if text is not None else re.sub(r"^[-\d]+\s*", "", image.stem)
-
-
 def fixed_prompts(
     template_lines: Sequence[str], captions: Sequence[str], repeats: int, seed: int
 ) -> list[str]:
@@ -190,20 +181,6 @@ def fixed_prompts(
     return [
         training_prompt(template_lines, PROBE_TOKEN, cap, rng) for cap in captions for _ in range(repeats)
     ]
-
-
-def stratified_timesteps(n: int, num_timesteps: int, generator: Any) -> Any:
-    """``n`` timesteps covering ``[0, num_timesteps)`` evenly (one per stratum, seeded jitter, seeded
-    order): a few samples already see early and late denoising."""
-    import torch
-
-    jitter = torch.rand(n, generator=generator, dtype=torch.float64)
-    t = (
-        ((torch.arange(n, dtype=torch.float64) + jitter) * num_timesteps / n)
-        .long()
-        .clamp(0, num_timesteps - 1)
-    )
-    return t[torch.randperm(n, generator=generator)]
 
 
 def build_fixed_batch(

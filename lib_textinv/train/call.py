@@ -92,9 +92,14 @@ def train_checked(
     on_start: Callable[[Path], None] | None = None,
     now: Clock = _dt.datetime.now,
 ) -> TrainOutcome:
-    """``run_training`` over the step range a passed pre-flight ``report`` worked out (the
-    Train section and ``POST /train`` both start training this way, through ``train.job``)."""
+    """``run_training`` (the webui's trainer) or ``own_run.run_own_training`` (ours, the default)
+    over the step range a passed pre-flight ``report`` worked out (the Train section and
+    ``POST /train`` both start training this way, through ``train.job``)."""
     progress.begin(report.final_step - report.initial_step, "starting")
+    if args.trainer == "own":
+        from lib_textinv.train.own_run import run_own_training
+
+        return run_own_training(host, args, progress, now=now, on_start=on_start)
     return run_training(
         host,
         args,

@@ -45,6 +45,9 @@ class TrainOutcome:
     checkpoints: list[str] = field(default_factory=list)  # written by this run, by step
     final_file: str | None = None
     final_saved: bool = False
+    trainer: str = "webui"
+    stop_reason: str = ""  # our trainer: finished | flat | interrupted | non_finite
+    fixed_losses: list[list[float]] = field(default_factory=list)  # our trainer: [step, loss]
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "status": self.status.value}

@@ -26,6 +26,7 @@ from lib_textinv.kit.host import Host
 SAMPLER_SLOT = 25  # preview_sampler_name; v1.6.x: preview_sampler_index
 CLIP_GRAD_MODES = ("disabled", "value", "norm")
 LATENT_SAMPLING = ("once", "deterministic", "random")
+TRAINERS = ("own", "webui")  # ours (SD1/SD2/SDXL, train.own_run) or the webui's Train-tab function
 # txt2img's own limits for the preview settings (modules/ui.py: steps 1-150, CFG 1-30, size 64-2048).
 PREVIEW_STEPS, PREVIEW_CFG, PREVIEW_SIZE = (1, 150), (1.0, 30.0), (64, 2048)
 SEED_MAX = 2**32 - 1
@@ -92,6 +93,23 @@ class TrainArgs:
         "style_filewords.txt", slot=19, label="Prompt template", row="source", elem="train-template",
         api="template", preset=True, max_len=260, widget="dropdown", scale=2,
     )  # fmt: skip
+    # -- which trainer
+    trainer: str = _p(
+        "own", slot=None, label="Trainer (ours: SD1, SD2 and SDXL; the webui's: SD1 and SD2)", row="trainer",
+        elem="train-trainer", api="trainer", choices=TRAINERS, scale=2,
+    )  # fmt: skip
+    stop_when_flat: bool = _p(
+        False, slot=None, label="Stop when it flattens (fixed-batch loss; our trainer)", row="trainer",
+        elem="train-stop-flat", api="stop_when_flat",
+    )  # fmt: skip
+    flat_threshold: float = _p(
+        0.1, slot=None, label="Flat when recent/overall loss variance is below", row="trainer",
+        elem="train-flat-threshold", api="flat_threshold", lo=0.001, hi=1.0, widget="slider", step=0.01,
+    )  # fmt: skip
+    eval_every: int = _p(
+        25, slot=None, label="Fixed-batch loss every N steps (0 = off)", row="trainer",
+        elem="train-eval-every", api="eval_every", lo=0, hi=MANY,
+    )  # fmt: skip
     # -- size, length, rate
     training_width: int = _p(
         512, slot=7, label="Width", row="size", elem="train-width", api="width", preset=True, lo=64, hi=4096
@@ -146,6 +164,20 @@ class TrainArgs:
         0, slot=None, row="log", advanced=True, elem="train-csv-every", api="loss_csv_every",
         from_host=True, lo=0, hi=MANY,
         label="Loss plot: a point every N steps (the webui's CSV period for this run; 0 = leave it)",
+    )  # fmt: skip
+    # -- Advanced: our trainer's randomness and resuming
+    seed: int = _p(
+        0, slot=None, label="Seed (our trainer: shuffling, prompts, noise; -1 = random)", row="own",
+        advanced=True, elem="train-seed", api="seed", lo=-1, hi=SEED_MAX,
+    )  # fmt: skip
+    flip_images: bool = _p(
+        False, slot=None, label="Also train on mirrored copies (our trainer)", row="own", advanced=True,
+        elem="train-flip", api="flip_images",
+    )  # fmt: skip
+    resume: bool = _p(
+        True, slot=None, row="own",
+        label="Continue from this embedding's newest checkpoint in the log folder (our trainer)",
+        advanced=True, elem="train-resume", api="resume",
     )  # fmt: skip
     # -- Advanced: images and loss
     varsize: bool = _p(

@@ -12,8 +12,6 @@ import datetime as _dt
 import logging
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -24,92 +22,22 @@ from lib_textinv.train.folders import checked_dataset_folder, checked_log_folder
 from lib_textinv.train.loss_csv import FILENAME as LOSS_CSV
 from lib_textinv.train.lr_schedule import ScheduleError, check_schedule
 from lib_textinv.train.params import TrainArgs, out_of_bounds
+from lib_textinv.train.preflight_own import (
+    check_base_model,
+    check_own_model,
+    check_own_options,
+    check_template_name,
+    own_initial_step,
+)
+from lib_textinv.train.preflight_report import ERROR, OK, WARNING, Check, Level, PreflightReport
 from lib_textinv.train.presets import DatasetFacts, is_folder, scan_dataset
 from lib_textinv.train.run_files import planned_checkpoint_steps, run_folder
 
 logger = logging.getLogger(__name__)
 
 DISK_MARGIN = 50 * 1024 * 1024  # keep this much free beyond the estimate
-MAX_LISTED = 12
 
-
-class Level(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    OK = "ok"
-
-
-ERROR, WARNING, OK = Level.ERROR, Level.WARNING, Level.OK
-
-
-@dataclass
-class Check:
-    key: str  # what was checked: "size", "captions", "model"… (the UI offers "crop them" for "size")
-    level: Level
-    title: str
-    fix: str = ""
-    files: list[str] = field(default_factory=list)
-    action: str | None = None  # "crop": the UI offers "crop them"
-
-
-@dataclass
-class PreflightReport:
-    checks: list[Check] = field(default_factory=list)
-    initial_step: int = 0
-    final_step: int = 0  # the step a successful run ends at (the schedule may end before max steps)
-    schedule_text: str = ""
-    run_folder: str = ""
-
-    @property
-    def errors(self) -> list[Check]:
-        return [c for c in self.checks if c.level == ERROR]
-
-    @property
-    def warnings(self) -> list[Check]:
-        return [c for c in self.checks if c.level == WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def add(
-        self, key: str, level: Level, title: str, fix: str = "", files=(), action: str | None = None
-    ) -> None:
-        self.checks.append(Check(key, level, title, fix, [str(f) for f in files], action))
-
-    def offenders(self, key: str) -> list[str]:
-        return [f for c in self.checks if c.key == key for f in c.files]
-
-    def to_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "initial_step": self.initial_step,
-            "final_step": self.final_step,
-            "run_folder": self.run_folder,
-            "schedule": self.schedule_text,
-            "checks": [{**asdict(c), "level": c.level.value} for c in self.checks],
-        }
-
-    def summary(self) -> str:
-        if self.ok:
-            return (
-                f"Pre-flight passed ({len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''})."
-            )
-        return "Pre-flight failed: " + "; ".join(c.title for c in self.errors)
-
-    def to_markdown(self) -> str:
-        icon = {ERROR: "❌", WARNING: "⚠️", OK: "✅"}
-        lines = [f"**{self.summary()}**", ""]
-        for c in sorted(self.checks, key=lambda c: (c.level != ERROR, c.level != WARNING)):
-            line = f"- {icon[c.level]} {c.title}"
-            if c.fix and c.level != OK:
-                line += f" — *{c.fix}*"
-            lines.append(line)
-            names = [os.path.basename(f) for f in c.files]
-            if names:
-                more = f" … and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
-                lines.append(f"  - {', '.join(f'`{n}`' for n in names[:MAX_LISTED])}{more}")
-        return "\n".join(lines)
+__all__ = ["ERROR", "OK", "WARNING", "Check", "Level", "PreflightReport", "run_preflight"]
 
 
 # -- single checks -------------------------------------------------------------------------------
@@ -495,7 +423,14 @@ def run_preflight(
     if data_ok:
         check_dataset(args, facts, rep, tpath)
     check_numbers(args, rep, len(facts.readable) if facts else 0)
-    initial = check_embedding(host, args, check_model(host, rep), rep)
+    check_template_name(args, tpath, rep)
+    model = check_own_model(host, rep) if args.trainer == "own" else check_model(host, rep)
+    initial = check_embedding(host, args, model, rep)
+    if args.trainer == "own":
+        check_own_options(args, rep)
+        rep.checks = [c for c in rep.checks if not (c.key == "steps" and c.level == ERROR)]
+        initial = own_initial_step(host, args, rep) or initial
+    check_base_model(host, args, model, rep)
     rep.initial_step = initial
     final = check_schedules(args, initial, rep) if args.steps > initial else args.steps
     rep.final_step = final

@@ -297,6 +297,7 @@ def make_setup(
         steps=20,
         save_embedding_every=5,
         create_image_every=5,
+        trainer="webui",
     )
     return host, args
 

@@ -41,7 +41,14 @@ def world(tmp_path):
 
 
 def body(dataset, **extra) -> dict:
-    return {"embedding": "tiny", "dataset": str(dataset), "steps": 20, "loss_csv_every": 1, **extra}
+    body = {
+        "embedding": "tiny",
+        "dataset": str(dataset),
+        "steps": 20,
+        "loss_csv_every": 1,
+        "trainer": "webui",
+    }
+    return {**body, **extra}
 
 
 def test_relative_folders_are_refused(tmp_path, monkeypatch):

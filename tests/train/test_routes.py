@@ -21,7 +21,8 @@ API = "/textinv/v1"
 
 
 def body_for(args, **extra) -> dict:
-    return {"embedding": "tiny", "dataset": args.data_root, "log_directory": args.log_directory, **extra}
+    body = {"embedding": "tiny", "dataset": args.data_root, "log_directory": args.log_directory}
+    return {**body, "trainer": "webui", **extra}
 
 
 def test_api_train_runs_a_job_with_presets(tmp_path):
