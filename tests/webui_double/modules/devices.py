@@ -14,6 +14,15 @@ device_interrogate = cpu  # :121
 dtype = torch.float32  # :125 (float16 on a GPU)
 dtype_vae = torch.float32  # :126
 dtype_unet = torch.float32  # :127
+dtype_inference = torch.float32  # :128
+unet_needs_upcast = False  # :129
+force_fp16 = False  # :119
+
+
+def cond_cast_unet(input):  # :132-135
+    if force_fp16:
+        return input.to(torch.float16)
+    return input.to(dtype_unet) if unet_needs_upcast else input
 
 
 def autocast(disable=False):  # :210 — float32: no casting

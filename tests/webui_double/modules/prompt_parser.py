@@ -3,8 +3,11 @@
 Kept from the real module: ``get_learned_conditioning`` (:157-200) calls the model's text encoder
 once per distinct prompt of the list (identical prompts share one result), so "TI hashes" grows one
 prompt at a time (sd_hijack_clip.py:230-243); ``get_multicond_learned_conditioning`` (:252-267)
-goes through it. Not modelled: prompt editing schedules (``[a:b:N]``) and ``AND`` (each prompt is
-one text for every step).
+goes through it. The conditioning is a key naming the prompt and the vectors put into it (the
+model's double-only ``conditioning_keys``), which the processing double's "sampler" paints from;
+``model.get_learned_conditioning`` itself gives real tensors (an own training loop calls it).
+Not modelled: prompt editing schedules (``[a:b:N]``) and ``AND`` (each prompt is one text for
+every step).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def get_learned_conditioning(model, prompts, steps, hires_steps=None, use_old_sc
         if cached is not None:
             res.append(cached)
             continue
-        (cond,) = model.get_learned_conditioning(SdConditioning([prompt], copy_from=prompts))
+        # :188 calls model.get_learned_conditioning; the double's "sampler" paints from keys instead
+        (cond,) = model.conditioning_keys(SdConditioning([prompt], copy_from=prompts))
         cache[prompt] = cond
         res.append(cond)
     return res

@@ -6,6 +6,7 @@ from modules.textual_inversion.textual_inversion import EmbeddingDatabase
 
 
 class StableDiffusionModelHijack:  # :168
+    fixes = None  # :169: set by the text encoder's forward, read and cleared by EmbeddingsWithFixes
     clip = None
 
     def __init__(self):

@@ -66,6 +66,10 @@ opts = options.Options(
         "save_training_settings_to_txt": True,  # :159
         "training_write_csv_every": 500,  # :163
         "training_xattention_optimizations": False,  # :164
+        "sdxl_crop_top": 0,  # :189
+        "sdxl_crop_left": 0,  # :190
+        "sdxl_refiner_low_aesthetic_score": 2.5,  # :191
+        "sdxl_refiner_high_aesthetic_score": 6.0,  # :192
     }
 )
 state = shared_state.State()
