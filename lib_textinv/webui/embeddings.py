@@ -105,7 +105,8 @@ class WebuiTokenTable:
         return w.model.token_embedding.wrapped.weight  # SD2 and SDXL's clip_g: open_clip
 
     def encode(self, text: str) -> list[int]:
-        # the wrapper's own tokenizer, no start/end (sd_hijack_clip.py:346-349, sd_hijack_open_clip.py:18-23)
+        # the wrapper's own tokenizer, no start/end tokens
+        # (modules/sd_hijack_clip.py:346-349, modules/sd_hijack_open_clip.py:19-24, :49-54)
         return [int(i) for i in self.cond.tokenize([text])[0]]
 
     def id_to_token(self, ids: list[int]) -> list[str]:
