@@ -105,7 +105,8 @@ def suggest_init_text(
 
 class ClipBpeCounter:
     """Token counts with the CLIP BPE that ships inside open_clip: the same vocabulary as SD1's and
-    SD2's tokenizers (OpenAI's ``bpe_simple_vocab_16e6``), for when no model is loaded."""
+    SD2's tokenizers and both of SDXL's (OpenAI's ``bpe_simple_vocab_16e6``), for when no model is
+    loaded."""
 
     def count_tokens(self, text: str) -> int:
         from open_clip.tokenizer import _tokenizer

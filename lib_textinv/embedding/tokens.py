@@ -1,5 +1,7 @@
 """Which token counter the Embedding step uses: the loaded model's tokenizer through the host, else
-the CLIP BPE shipped in open_clip (the same vocabulary as SD1's and SD2's), else none."""
+the CLIP BPE shipped in open_clip (the same vocabulary as SD1's, SD2's and SDXL's), else none. On
+SDXL the model's count is CLIP-L's, the tokenizer the webui counts prompts with
+(docs/webui-contract.md §25 SDXL embeddings)."""
 
 from __future__ import annotations
 

@@ -93,3 +93,12 @@ def test_create_is_offered_on_sdxl(host, webui):
     """We write SDXL embeddings ourselves: Create is on whatever the trainer can do."""
     webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
     assert host.feature("create") == (True, "")
+
+
+def test_sdxl_token_counts_are_clip_ls(host, webui):
+    """The init-text and name checks count with CLIP-L's tokenizer on SDXL, as the webui counts
+    prompts (modules/sd_models_xl.py:65-69)."""
+    webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
+    clip_l = next(iter(webui.shared.sd_model.cond_stage_model.embedders))
+    text = "charcoal drawing, of a cat"
+    assert host.count_tokens(text) == len(clip_l.tokenize([text])[0]) == 6
