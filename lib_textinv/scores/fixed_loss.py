@@ -14,8 +14,6 @@ the same number, every time.
 
 from __future__ import annotations
 
-import glob
-import json
 import logging
 import math
 import os
@@ -301,19 +299,3 @@ def checkpoint_losses(
 
 
 # -- what the run was trained on ---------------------------------------------------------------
-
-
-def run_settings(run_folder: str | os.PathLike) -> dict:
-    """The newest ``settings-*.json`` the trainer wrote into the run folder (docs/webui-contract.md
-    §14 "Files written by training"), or {}."""
-    files = sorted(glob.glob(os.path.join(glob.escape(os.fspath(run_folder)), "settings-*.json")))
-    for path in reversed(files):
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            logger.warning("%s: not readable (%s)", path, e)
-            continue
-        if isinstance(data, dict):
-            return data
-    return {}

@@ -30,9 +30,9 @@ from lib_textinv.scores.fixed_loss import (
     FixedLossResult,
     build_fixed_batch,
     checkpoint_losses,
-    run_settings,
 )
 from lib_textinv.scores.grid_mark import save_marked_grid
+from lib_textinv.train.run_files import run_settings
 
 logger = logging.getLogger(__name__)
 

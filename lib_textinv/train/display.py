@@ -6,9 +6,18 @@ import html
 from pathlib import Path
 
 from lib_textinv.kit.jobs import Job, JobStatus
-from lib_textinv.train.loss_csv import FILENAME, LossRow, last_run, loss_chart, read_loss_csv
+from lib_textinv.train.loss_csv import (
+    FILENAME,
+    LossRow,
+    fixed_series,
+    last_run,
+    loss_chart,
+    read_fixed_loss,
+    read_loss_csv,
+)
 from lib_textinv.train.outcome import RunStatus, TrainOutcome
-from lib_textinv.train.run_files import list_checkpoints
+from lib_textinv.train.own_checkpoints import FIXED_LOSS_CSV
+from lib_textinv.train.run_files import checkpoint_step, list_checkpoints
 
 _CLASS = {"ok": "textinv-good", "bad": "textinv-bad", "info": "textinv-info"}
 _LEVEL = {RunStatus.FINISHED: "ok", RunStatus.INTERRUPTED: "info", RunStatus.FAILED: "bad"}
@@ -43,11 +52,14 @@ def files_markdown(folder: str | None, name: str) -> str:
 
 
 def plot_for(folder: str | None, name: str, rows: list[LossRow] | None = None) -> str:
+    """The per-step loss; with our trainer also the fixed-batch loss and the vectors' mean norm
+    per part (the drift), on the same steps; checkpoints as markers."""
     if not folder:
         return loss_chart([], title="Training loss")
     rows = last_run(rows if rows is not None else read_loss_csv(Path(folder) / FILENAME))
-    marks = [n - 1 for n, _p in list_checkpoints(folder, name)]  # name-N holds step N-1
-    return loss_chart(rows, title=f"Training loss — {name}", highlight_steps=marks)
+    marks = [checkpoint_step(folder, n) for n, _p in list_checkpoints(folder, name)]
+    extra = fixed_series(read_fixed_loss(Path(folder) / FIXED_LOSS_CSV))
+    return loss_chart(rows, title=f"Training loss — {name}", highlight_steps=marks, extra=extra)
 
 
 def outcome_html(out: TrainOutcome) -> str:

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +151,10 @@ def loss_chart(
     highlight_steps: list[int] | None = None,
     width: int = 640,
     height: int = 300,
+    extra: list[Any] | None = None,
 ) -> str:
-    """SVG: raw loss (thin) and its smoothed line; checkpoints as vertical markers."""
+    """SVG: raw loss (thin) and its smoothed line, ``extra`` series (``fixed_series``);
+    checkpoints as vertical markers."""
     from lib_textinv.kit.svgplot import Series, line_chart
 
     xs = [float(r.step) for r in rows]
@@ -159,6 +162,7 @@ def loss_chart(
     series = [Series("loss", xs, ys, color="#9ec5e8")]
     if len(rows) >= 5:
         series.append(Series("smoothed", xs, ema(ys, smoothing_weight(len(rows))), color="#0072B2"))
+    series += extra or []
     return line_chart(
         series,
         title=title,
@@ -168,3 +172,48 @@ def loss_chart(
         height=height,
         highlight_x=[float(s) for s in highlight_steps or []],
     )
+
+
+# -- our trainer's fixed-batch loss and vector norms (train.own_checkpoints) --------------------
+NORM_COLORS = ("#009E73", "#CC79A7", "#E69F00")
+
+
+def read_fixed_loss(path: str | os.PathLike) -> dict[str, list[tuple[int, float]]]:
+    """``textinv_fixed_loss.csv`` → column → [(step, value)]; {} when absent. Whole lines only
+    (the trainer appends while we read); a malformed line is skipped."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except OSError:
+        return {}
+    lines = text.split("\r\n" if "\r\n" in text else "\n")[:-1]
+    if not lines:
+        return {}
+    header = lines[0].split(",")
+    out: dict[str, list[tuple[int, float]]] = {h: [] for h in header[1:]}
+    for line in lines[1:]:
+        cells = line.split(",")
+        try:
+            step, values = int(cells[0]), [float(c) for c in cells[1:]]
+        except (ValueError, IndexError):
+            continue
+        for h, v in zip(header[1:], values, strict=False):
+            out[h].append((step, v))
+    return out
+
+
+def fixed_series(columns: dict[str, list[tuple[int, float]]]) -> list[Any]:
+    """The fixed-batch loss (bold orange) and each part's mean vector norm (thin)."""
+    from lib_textinv.kit.svgplot import Series
+
+    out = []
+    if columns.get("fixed_loss"):
+        pts = columns["fixed_loss"]
+        xs, ys = [float(s) for s, _ in pts], [v for _, v in pts]
+        out.append(Series("fixed-batch loss", xs, ys, color="#D55E00"))
+    norms = [k for k in columns if k.startswith("norm_")]
+    for color, k in zip(NORM_COLORS, norms, strict=False):
+        pts = columns[k]
+        label = "vector norm" + ("" if k == "norm_*" else f" ({k[5:]})")
+        out.append(Series(label, [float(s) for s, _ in pts], [v for _, v in pts], color=color))
+    return out

@@ -9,11 +9,16 @@ create it first (``ensure_run_folder``).
 from __future__ import annotations
 
 import datetime as _dt
+import glob
+import json
+import logging
 import os
 import re
 from pathlib import Path
 
-_CKPT = re.compile(r"^(?P<name>.+)-(?P<n>\d+)\.pt$")
+logger = logging.getLogger(__name__)
+
+_CKPT = re.compile(r"^(?P<name>.+)-(?P<n>\d+)\.(pt|safetensors)$")
 FileState = tuple[int, int] | None  # (mtime_ns, size), None: absent
 
 
@@ -65,3 +70,25 @@ def checkpoint_states(folder: Path, name: str) -> dict[str, FileState]:
 def written_since(folder: Path, name: str, before: dict[str, FileState]) -> list[str]:
     """Checkpoints in ``folder`` that are new or changed since ``before`` was taken."""
     return [str(p) for _n, p in list_checkpoints(folder, name) if before.get(str(p)) != file_state(p)]
+
+
+def run_settings(run_folder: str | os.PathLike) -> dict:
+    """The newest ``settings-*.json`` the trainer wrote into the run folder (docs/webui-contract.md
+    §14 "Files written by training"; ours writes the same keys plus ``trainer``), or {}."""
+    files = sorted(glob.glob(os.path.join(glob.escape(os.fspath(run_folder)), "settings-*.json")))
+    for path in reversed(files):
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            logger.warning("%s: not readable (%s)", path, e)
+            continue
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def checkpoint_step(folder: str | os.PathLike, n: int) -> int:
+    """The step ``<name>-<n>`` holds: ``n`` from our trainer, ``n - 1`` from the webui's (it names
+    a file after the step it is about to start; docs/webui-contract.md §12)."""
+    return n if run_settings(folder).get("trainer") == "own" else n - 1

@@ -23,9 +23,9 @@ from lib_textinv.scores.fixed_loss import (
     fixed_prompts,
     flattening_steps,
     knee_index,
-    run_settings,
-    stratified_timesteps,
 )
+from lib_textinv.train.own_data import stratified_timesteps
+from lib_textinv.train.run_files import run_settings
 from tests.embfiles import write_malicious_pt, write_training_run
 from tests.photos import write_photos
 

@@ -12,10 +12,9 @@ import torch
 
 from lib_textinv.kit.embedding_file import load_embedding, read_optimizer_state
 from lib_textinv.kit.progress import Progress, RecordingProgress
-from lib_textinv.scores.fixed_loss import run_settings
 from lib_textinv.train.outcome import RunStatus
 from lib_textinv.train.own_run import run_own_training
-from lib_textinv.train.run_files import list_checkpoints
+from lib_textinv.train.run_files import list_checkpoints, run_settings
 from tests.train.own_host import own_setup
 
 NOW = dt.datetime(2026, 11, 25, 14, 0, 0)
@@ -132,3 +131,15 @@ def test_gradient_accumulation_and_clipping_run(tmp_path):
     # 4 images + 4 mirrors, 2 per batch, 2 batches per step: 2 optimizer steps per epoch
     rows = (tmp_path / "logs" / "2026-11-25" / "toy" / "textual_inversion_loss.csv").read_text().split()
     assert [r.split(",")[1] for r in rows[1:]] == ["0", "0", "1", "1"]
+
+
+def test_the_plot_shows_fixed_batch_loss_and_drift_per_part(tmp_path):
+    from lib_textinv.train.display import plot_for
+
+    host, args = own_setup(tmp_path, "SDXL", steps=6, save_embedding_every=3)
+    out = _run(host, args)
+    svg = plot_for(out.run_folder, "toy")
+    assert "fixed-batch loss" in svg and "vector norm (clip_l)" in svg and "vector norm (clip_g)" in svg
+    from lib_textinv.train.run_files import checkpoint_step
+
+    assert checkpoint_step(out.run_folder, 3) == 3  # ours stores step N in <name>-N
