@@ -7,6 +7,7 @@ import html
 import logging
 from collections.abc import Callable
 
+from lib_textinv.autopilot import section as autopilot_section
 from lib_textinv.captions import section as captions_section
 from lib_textinv.compare import section as compare_section
 from lib_textinv.crop import section as crop_section
@@ -26,6 +27,7 @@ Builder = Callable[[TabContext], object]  # a section may return its view
 
 # (label, key, what builds it) in the workflow's order.
 SECTIONS: list[tuple[str, str, tuple[Builder, ...]]] = [
+    ("Autopilot", "autopilot", (autopilot_section.build,)),
     ("Dataset", "dataset", (dataset_section.build,)),
     ("Crop", "crop", (crop_section.build,)),
     ("Captions", "captions", (captions_section.build,)),

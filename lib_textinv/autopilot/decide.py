@@ -62,7 +62,12 @@ def _images(scan: ScanReport, proposals: list[Proposal]) -> list[ImageDecision]:
         prop = boxes.get(f.name)
         shown = (prop.box or prop.auto) if prop else None
         usable = f.usable and shown is not None
-        why = f.action if f.usable else f.action.removeprefix("skipped: ")
+        notes = "; ".join(p.message for p in f.problems)
+        why = f"{f.action}: {notes}" if f.usable and notes else f.action.removeprefix("skipped: ")
+        # The same picture twice would be trained on twice as often: the later one is left out.
+        duplicate = any(p.code == "near_duplicate" for p in f.problems)
+        if usable and duplicate:
+            why = f"left out (take it back in “Leave out”): {notes}"
         if f.usable and shown is None:
             why = f"no crop box: {prop.error if prop and prop.error else 'not analysed'}"
         out.append(
@@ -72,7 +77,7 @@ def _images(scan: ScanReport, proposals: list[Proposal]) -> list[ImageDecision]:
                 why=why,
                 box=shown.as_list() if shown else None,
                 size=list(prop.size) if prop and prop.size else None,
-                excluded=bool(prop and prop.excluded and usable),
+                excluded=bool(usable and (duplicate or (prop and prop.excluded))),
             )
         )
     return out
