@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -96,10 +97,34 @@ def train_checked(
     over the step range a passed pre-flight ``report`` worked out (the Train section and
     ``POST /train`` both start training this way, through ``train.job``)."""
     progress.begin(report.final_step - report.initial_step, "starting")
+    gpu = _cuda()
+    if gpu is not None:
+        gpu.reset_peak_memory_stats()
     if args.trainer == "own":
         from lib_textinv.train.own_run import run_own_training
 
-        return run_own_training(host, args, progress, now=now, on_start=on_start)
+        out = run_own_training(host, args, progress, now=now, on_start=on_start)
+    else:
+        out = _webui_run(host, args, report, progress, now, on_start)
+    if gpu is not None:
+        out.peak_gpu_mb = gpu.max_memory_allocated() / 2**20
+    return out
+
+
+def _cuda() -> Any:
+    """torch.cuda when training runs on a GPU (for the peak-memory figure), else None."""
+    torch = sys.modules.get("torch")
+    return torch.cuda if torch is not None and torch.cuda.is_available() else None
+
+
+def _webui_run(
+    host: Host,
+    args: TrainArgs,
+    report: StepRange,
+    progress: Progress,
+    now: Clock,
+    on_start: Callable[[Path], None] | None,
+) -> TrainOutcome:
     return run_training(
         host,
         args,

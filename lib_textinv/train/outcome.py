@@ -48,6 +48,7 @@ class TrainOutcome:
     trainer: str = "webui"
     stop_reason: str = ""  # our trainer: finished | flat | interrupted | non_finite
     fixed_losses: list[list[float]] = field(default_factory=list)  # our trainer: [step, loss]
+    peak_gpu_mb: float | None = None  # peak GPU memory of the run (CUDA only)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "status": self.status.value}
