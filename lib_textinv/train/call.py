@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.progress import Progress
