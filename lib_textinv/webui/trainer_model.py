@@ -82,7 +82,7 @@ class WebuiTrainModel:
         self.m = m
         self.family = facts.family(m)
         # The schedule the model was trained with, not a sampling override (modules/sd_models.py:467,
-        # :486, :654-667: "Zero Terminal SNR" and downcasting change alphas_cumprod only).
+        # :486, :647-667: "Zero Terminal SNR" and downcasting change alphas_cumprod only).
         abar = getattr(m, "alphas_cumprod_original", None)
         self._alphas = (m.alphas_cumprod if abar is None else abar).detach().to(torch.float32).cpu()
         self.num_timesteps = int(self._alphas.shape[0])
