@@ -106,3 +106,10 @@ def test_sd1_still_goes_through_the_webuis_create(fake):
     r = _create(fake, "zq-one", 2, "ink")
     assert r.ok and r.path.endswith("zq-one.pt")
     assert any(c[0] == "create" for c in fake.calls)
+
+
+def test_the_section_names_the_safetensors_file_and_the_sdxl_rule(xl):
+    from lib_textinv.embedding import handlers
+
+    assert "(zq-fresh.safetensors)" in handlers.name_check_text(xl, "zq-fresh", False)
+    assert "SDXL starts from its first 1 tokens only" in handlers.init_tokens_text(xl, "charcoal drawing", 1)
