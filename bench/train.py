@@ -68,8 +68,11 @@ def train(
 
 
 def rate(c, name, data, log, trainer, args) -> tuple[float, dict]:
-    short, _ = train(c, name, data, log, trainer, args.short, args.batch)
-    long, res = train(c, name, data, log, trainer, args.long, args.batch)
+    """Two fresh embeddings (the webui's trainer saves into the one it trained)."""
+    create(c, f"{name}{trainer}s")
+    short, _ = train(c, f"{name}{trainer}s", data, log, trainer, args.short, args.batch)
+    create(c, f"{name}{trainer}l")
+    long, res = train(c, f"{name}{trainer}l", data, log, trainer, args.long, args.batch)
     return (args.long - args.short) / max(1e-9, long - short), res
 
 
@@ -101,7 +104,6 @@ def main() -> int:
     name = f"benchtrain{uuid.uuid4().hex[:6]}"
     try:
         data, log = str(dataset(root)), str(root / "logs")
-        create(c, name)
         arms = ["own"] if args.sdxl else ["webui", "own"]
         rates = {}
         for trainer in arms:
@@ -112,7 +114,8 @@ def main() -> int:
         if "webui" in rates:
             print(f"ratio ours/webui's steps per second: {rates['own'] / rates['webui']:.2f}")
         if args.flat_steps:
-            _took, res = train(c, name, data, log, "own", args.flat_steps, args.batch, stop_when_flat=True,
+            create(c, f"{name}flat")
+            _took, res = train(c, f"{name}flat", data, log, "own", args.flat_steps, args.batch, stop_when_flat=True,
                                eval_every=25)  # fmt: skip
             saved = args.flat_steps - int(res["steps_done"])
             print(f"stop when flat: stopped at step {res['steps_done']} of {args.flat_steps} "

@@ -57,7 +57,12 @@ class WebuiHost(BaseHost):
         return facts.model_facts(self.kind)
 
     def feature(self, name: str) -> tuple[bool, str]:
-        return facts.feature(self.kind, name)
+        ok, why = facts.feature(self.kind, name)
+        if name == "train" and not ok and facts.model_facts(self.kind).loaded:
+            # Training is offered when either trainer can: ours also trains SDXL.
+            ours = trainer_model.unavailable_reason(facts.loaded_model())
+            return (True, "") if ours is None else (False, ours)
+        return ok, why
 
     def require(self, name: str) -> None:
         ok, why = self.feature(name)

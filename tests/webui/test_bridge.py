@@ -36,8 +36,18 @@ def test_model_facts(bridge, webui, family, native, width, trainable):
     )
     assert facts.name == "tiny-sd1" and facts.short_hash == "d10cce5e4d"
     if family == "SDXL":
-        assert "SDXL" in facts.reason
-        assert bridge.host().feature("train") == (False, facts.reason)
+        assert "SDXL" in facts.reason  # the webui's trainer cannot …
+        assert bridge.host().feature("train") == (True, "")  # … but ours can
+
+
+def test_train_offered_when_neither_trainer_can_says_ours_reason(bridge, webui):
+    webui.sd_models.model_data.sd_model = webui.sd_models.make_model("SDXL")
+    webui.shared.cmd_opts.lowvram = True
+    try:
+        ok, why = bridge.host().feature("train")
+    finally:
+        webui.shared.cmd_opts.lowvram = False
+    assert not ok and "lowvram" in why
 
 
 def test_no_model_loaded_never_blocks(bridge, webui):
