@@ -58,8 +58,9 @@ def init_text_note(family: str, tokens: int, vectors: int) -> str | None:
     """What becomes of an initialization text longer than the vectors, None when it fits."""
     if tokens <= vectors:
         return None
+    first = "its first token" if vectors == 1 else f"its first {vectors} tokens"
     if family in FIRST_TOKENS_ONLY:
-        return f"{family} starts from its first {vectors} tokens only"
+        return f"{family} starts from {first} only"
     if family in FAMILY_PARTS:
         return f"{family} spreads all {tokens} over the {vectors} vectors"
-    return f"SD1 and SDXL start from the first {vectors} tokens only, SD2 spreads all of them"
+    return f"SD1 and SDXL start from {first} only, SD2 spreads all of them"

@@ -112,4 +112,4 @@ def test_the_section_names_the_safetensors_file_and_the_sdxl_rule(xl):
     from lib_textinv.embedding import handlers
 
     assert "(zq-fresh.safetensors)" in handlers.name_check_text(xl, "zq-fresh", False)
-    assert "SDXL starts from its first 1 tokens only" in handlers.init_tokens_text(xl, "charcoal drawing", 1)
+    assert "SDXL starts from its first token only" in handlers.init_tokens_text(xl, "charcoal drawing", 1)

@@ -27,7 +27,7 @@ def test_ui_handlers(fake):
     assert "already exists" in handlers.name_check_text(fake, "zq-ui", False)
     assert handlers.name_check_text(fake, "", False) == ""
     assert "2 tokens" in handlers.init_tokens_text(fake, "charcoal drawing", 2)
-    assert "first 1" in handlers.init_tokens_text(fake, "charcoal drawing", 1)
+    assert "SD1 starts from its first token only" in handlers.init_tokens_text(fake, "charcoal drawing", 1)
 
 
 def test_token_counts_fall_back_to_the_clip_bpe_without_a_model():
