@@ -26,7 +26,8 @@ MEDVRAM_SDXL = (
     "with --medvram the SDXL VAE stays on the CPU; restart without --medvram/--medvram-sdxl to train"
 )
 VAE_NAN = (
-    "the VAE gave NaN for a training image (a half-precision SDXL VAE): start the webui with --no-half-vae"
+    "the VAE gave NaN for a training image (it overflows in half precision): "
+    "start the webui with --no-half-vae"
 )
 
 
@@ -65,6 +66,9 @@ def unavailable_reason(m: Any) -> str | None:
             )
         if getattr(m, "lowvram", False):  # modules/lowvram.py:34-38 (--medvram, --medvram-sdxl)
             return MEDVRAM_SDXL
+    elif _token_owner(m.cond_stage_model) is None:  # Alt-Diffusion's XLM-R (modules/sd_hijack.py:232-235)
+        kind = type(getattr(m.cond_stage_model, "wrapped", m.cond_stage_model)).__name__
+        return f"our trainer knows CLIP and OpenCLIP text encoders; this model has {kind}"
     elif m.model.conditioning_key != "crossattn":  # modules/textual_inversion/textual_inversion.py:508
         return (
             f"an image-conditioned model (conditioning '{m.model.conditioning_key}': inpainting, depth, "
@@ -214,11 +218,18 @@ def _text_encoders(m: Any) -> dict[str, Any]:
     return sdxl_encoders(m.conditioner)
 
 
+def _token_owner(wrapper: Any) -> Any:
+    """What holds the wrapper's token embedding (SD1/clip_l: HF CLIP's embeddings, SD2/clip_g:
+    the open_clip model; modules/sd_hijack.py:237-244, :213-223), or None for another encoder."""
+    w: Any = getattr(wrapper, "wrapped", None)
+    if hasattr(w, "transformer"):
+        return w.transformer.text_model.embeddings
+    return getattr(w, "model", None)
+
+
 def _token_width(wrapper: Any) -> int:
-    """The width of the raw token table under the wrapper (SD1/clip_l: HF CLIP, SD2/clip_g: open_clip)."""
-    w = wrapper.wrapped
-    table = w.transformer.text_model.embeddings if hasattr(w, "transformer") else w.model
-    return int(table.token_embedding.wrapped.weight.shape[1])
+    """The width of the raw token table under the wrapper's ``EmbeddingsWithFixes``."""
+    return int(_token_owner(wrapper).token_embedding.wrapped.weight.shape[1])
 
 
 def _pixels(im: Any) -> Any:

@@ -351,6 +351,18 @@ def test_sdxl_refiner_with_one_text_encoder(host, webui):
     refuse(host, webui, refiner, r"text encoders \['clip_g'\] \(the refiner\?\)")
 
 
+def test_a_text_encoder_that_is_not_clip(host, webui):
+    import torch
+
+    class BertSeriesModelWithTransformation(torch.nn.Module):  # Alt-Diffusion's XLM-R: .roberta
+        roberta = None
+
+    def xlmr(w):  # the hijacked XLM-R wrapper (sd_hijack.py:232-235)
+        load(w, "SD1").cond_stage_model.wrapped = BertSeriesModelWithTransformation()
+
+    refuse(host, webui, xlmr, "CLIP and OpenCLIP text encoders; this model has BertSeries")
+
+
 def test_lowvram(host, webui):
     refuse(host, webui, lambda w: setattr(w.shared.cmd_opts, "lowvram", True), "--lowvram")
 
