@@ -282,12 +282,9 @@ def checkpoint_losses(
             result.problems.append(str(e))
             progress.step(batch.calls)
             continue
-        if isinstance(emb.vectors, dict):
-            result.problems.append(
-                f"{path.name}: SDXL embeddings cannot be scored (A1111 trains SD1/SD2 only)"
-            )
-            progress.step(batch.calls)
-            continue
+        # SDXL's {"clip_l", "clip_g"} go to the host as they are (docs/webui-contract.md §25 SDXL
+        # embeddings); a file that does not fit the loaded model was left out with its reason
+        # when the run's checkpoints were listed
         loss = batch_loss(host, batch, emb.vectors, progress)
         result.points.append(LossPoint(step, path.name, loss))
         progress.step(batch.calls, f"{path.name}: loss {loss:.5f}")

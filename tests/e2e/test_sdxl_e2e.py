@@ -196,3 +196,66 @@ def test_sweep_drift_and_promote_sdxl_checkpoints(client, sdxl, sdxl_run):
             remove_files(
                 *(Path(grid).with_name(Path(grid).stem + s) for s in ("-scores.csv", "-recommended.png"))
             )
+
+
+def test_trained_sdxl_run_through_compare_scores_and_promote(client, sdxl, log_dir, tmp_path):
+    """The whole flow on the tiny SDXL model: Create, 10 steps of our trainer into the webui's own
+    log folder, then the run's checkpoints swept, scored (fixed-batch loss and drift per encoder)
+    and promoted, and the promoted trigger used in txt2img."""
+    from tests.e2e.helpers import done_result, train_request, training_folder
+
+    need(sdxl, "train")
+    name = unique_name("e2exlflow")
+    created = client.post(f"{API}/embeddings", json={"name": name, "vectors": 2, "init_text": "a photo"})
+    assert created.status_code == 200, created.text
+    emb_dir = Path(created.json()["path"]).parent
+    run_folder, res = None, {}
+    try:
+        req = train_request(name, training_folder(tmp_path / "dataset"), None, steps=10, trainer="own")
+        r = client.post(f"{API}/train", json={**req, "create_image_every": 0, "save_embedding_every": 5})
+        assert r.status_code == 200, r.text
+        run_folder = Path(r.json()["run_folder"])
+        assert run_folder.parent.parent == log_dir, run_folder
+        out = done_result(client, r.json()["job_id"], 600)
+        assert out["status"] == "finished", out
+
+        sweep = client.post(
+            f"{API}/sweep",
+            json={"name": name, "prompts": ["a photo of {}"], "seeds": [3], "sampling_steps": 2,
+                  "width": 64, "height": 64, "batch_size": 2},
+        )  # fmt: skip
+        assert sweep.status_code == 200, sweep.text
+        res = done_result(client, sweep.json()["job_id"], 300)
+        assert [c["token"] for c in res["cells"]] == [f"{name}-5", f"{name}-10"], res
+
+        score = client.post(
+            f"{API}/score", json={"name": name, "parts": ["loss", "drift"], "sweep": res["record"]}
+        )
+        assert score.status_code == 200, score.text
+        rep = done_result(client, score.json()["job_id"], 300)
+        rows = rep["checkpoints"]
+        assert [r["step"] for r in rows] == [5, 10] and all(r["fixed_loss"] is not None for r in rows), rep
+        assert all(set(r["encoders"]) == {"clip_l", "clip_g"} for r in rows), rows
+
+        p = client.post(f"{API}/promote", json={"name": name, "step": 10, "trigger": f"{name}-x"})
+        assert p.status_code == 200, p.text
+        assert p.json()["path"].endswith(f"{name}-x.safetensors")
+        assert loaded_embeddings(client)[f"{name}-x"]["shape"] == 2048
+        t2i = client.post(
+            "/sdapi/v1/txt2img",
+            json={"prompt": f"a photo of {name}-x", "steps": 2, "width": 64, "height": 64, "seed": 4},
+        )
+        assert t2i.status_code == 200, t2i.text
+        infotext = json.loads(t2i.json()["info"])["infotexts"][0]
+        assert {e.split(":")[0] for e in ti_hashes(infotext)} == {f"{name}-x"}, infotext
+    finally:
+        cells = res.get("cells", [])
+        grid = res.get("grid")
+        remove_files(grid, res.get("record"), *[c["path"] for c in cells if c.get("path")])
+        if grid:
+            remove_files(
+                *(Path(grid).with_name(Path(grid).stem + s) for s in ("-scores.csv", "-recommended.png"))
+            )
+        remove_tree(run_folder)
+        remove_embedding_files(emb_dir, name)
+        client.post("/sdapi/v1/refresh-embeddings")
