@@ -50,12 +50,13 @@ def _get(url: str) -> dict:
         return json.loads(r.read())
 
 
-def run_webui(base: str, folder: Path, changes: dict) -> tuple[dict, float, dict]:
+def run_webui(base: str, folder: Path, changes: dict, size: int) -> tuple[dict, float, dict]:
     """(per-stage seconds, wall seconds, job result) of one Run through the API."""
     api = f"{base.rstrip('/')}/textinv/v1"
     name = f"bench{int(time.time()) % 100000}"
     t0 = time.monotonic()
-    plan = _post(f"{api}/autopilot", {"folder": str(folder), "name": name, "changes": changes})
+    body = {"folder": str(folder), "name": name, "changes": changes, **({"size": size} if size else {})}
+    plan = _post(f"{api}/autopilot", body)
     plan_seconds = time.monotonic() - t0
     job_id = _post(
         f"{api}/autopilot", {"folder": str(folder), "name": name, "plan": plan["plan"], "run": True}
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", help="a running webui with the extension (e.g. http://127.0.0.1:7873)")
     ap.add_argument("--smoke", action="store_true", help="in-process on the tests' stand-in host")
+    ap.add_argument("--size", type=int, default=0, help="training size in px (0: the model's native size)")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--save-every", type=int, default=25)
     ap.add_argument("--out", help="write the numbers as JSON here")
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.smoke:
             seconds, wall, result = run_smoke(Path(tmp), folder, changes)
         else:
-            seconds, wall, result = run_webui(args.url, folder, changes)
+            seconds, wall, result = run_webui(args.url, folder, changes, args.size)
     numbers = {
         **table(seconds, wall),
         "trigger": result.get("trigger"),

@@ -6,6 +6,7 @@ inside it), so the plan shows what the run will really see."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from lib_textinv.autopilot.state import load_state
 from lib_textinv.compare.section import txt2img_defaults
 from lib_textinv.crop.auto import Proposal, propose_boxes
 from lib_textinv.crop.focal import FocalWeights
+from lib_textinv.crop.plan import check_side, check_target
 from lib_textinv.dataset.scan import ScanOptions, ScanReport, scan_folder
 from lib_textinv.dataset.work import checked_source
 from lib_textinv.embedding.create import check_request
@@ -37,7 +39,8 @@ class PlanRequest:
     name: str
     kind: str = "style"
     budget_minutes: float | None = None
-    warmup: bool = True  # time one image at the sweep's settings when the host can generate
+    warmup: bool = True  # time one short image at the sweep's settings when the host can generate
+    size: int | None = None  # the training size (a multiple of 64); None: the model's native size
 
 
 def run_folder_for(source: Path, name: str) -> Path:
@@ -223,14 +226,15 @@ def _warmup(host: Host, plan: Plan, progress: Progress) -> dict[str, list]:
     ok, _why = host.feature("generate")
     if not ok:
         return {}
-    progress.set_text("warm-up: one image at the sweep's settings")
+    progress.set_text("warm-up: one short image at the sweep's settings")
+    params = dataclasses.replace(gen_params(plan), steps=min(plan.sampling_steps, estimates.WARMUP_STEPS))
     t0 = time.monotonic()
     try:
-        host.generate(["a photo"], [SEEDS[0]], gen_params(plan))
+        host.generate(["a photo"], [SEEDS[0]], params)
     except (Unavailable, RuntimeError, ValueError) as e:
         plan.warnings.append(f"the warm-up image failed ({e}): the model stages' times are guesses")
         return {}
-    return estimates.from_warmup(time.monotonic() - t0, plan)
+    return estimates.from_warmup(time.monotonic() - t0, params.steps, plan)
 
 
 def refresh(host: Host, plan: Plan) -> Plan:
@@ -270,6 +274,9 @@ def make_plan(host: Host, req: PlanRequest, progress: Progress | None = None) ->
     plan.reasons["size"] = (
         f"{side}×{side}: the loaded model's native size" if facts.loaded else "512×512: no model is loaded"
     )
+    if req.size:
+        plan.width = plan.height = side = check_side(check_target(req.size, req.size)[0])
+        plan.reasons["size"] = "chosen by you"
     plan.images, measured = _look(host, root, (side, side), crop_folder(plan), progress)
     _captions(host, plan)
     _vectors(host, plan)

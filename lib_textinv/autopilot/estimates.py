@@ -41,6 +41,7 @@ RATES_FILE = "autopilot-rates.json"
 # Denoiser passes per unit, to turn the warm-up image's time into the others' rates.
 FIXED_BATCH_SAMPLES = 16  # scores.fixed_loss: 8 images × 2 repeats, one pass each
 TRAIN_PASSES = 3  # a training step: one forward and a backward (about two forwards) per image
+WARMUP_STEPS = 4  # sampling steps of the warm-up image: short, the passes scale linearly
 VAE_PASSES = 2  # decoding an image costs about two denoiser passes at these sizes
 # Guesses, used only with nothing measured: seconds per unit on a CPU.
 GUESS = {
@@ -79,13 +80,14 @@ def units(plan: Plan) -> dict[str, float]:
     }
 
 
-def from_warmup(image_seconds: float, plan: Plan) -> dict[str, list[Any]]:
-    """Rates of the model stages from one warm-up image at the sweep's settings."""
-    passes = 2 * plan.sampling_steps + VAE_PASSES  # CFG: a conditional and an unconditional pass
-    per_pass = image_seconds / passes
-    how = f"from the warm-up image ({image_seconds:.2f} s = {passes} denoiser passes)"
+def from_warmup(image_seconds: float, steps: int, plan: Plan) -> dict[str, list[Any]]:
+    """Rates of the model stages from one warm-up image of ``steps`` sampling steps at the
+    sweep's size: the time of one denoiser pass, times the passes of each unit."""
+    per_pass = image_seconds / (2 * steps + VAE_PASSES)  # CFG: a conditional and an unconditional pass
+    how = f"from the warm-up image ({image_seconds:.2f} s for {steps} sampling steps)"
+    image = per_pass * (2 * plan.sampling_steps + VAE_PASSES)
     return {
-        "sweep": [image_seconds, f"measured: the warm-up image took {image_seconds:.2f} s"],
+        "sweep": [image, how],
         "train": [per_pass * TRAIN_PASSES * plan.batch_size * plan.gradient_step, how],
         "prescore": [per_pass * FIXED_BATCH_SAMPLES, how],
         "scores": [per_pass, how],

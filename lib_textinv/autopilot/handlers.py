@@ -87,11 +87,14 @@ def shown(plan: Plan) -> list[Any]:
     return [d, page, boxed_thumbnails(plan), *field_values(plan), left, report.to_json(d)]
 
 
-def do_plan(host: Host, folder: str, name: str, kind: str, budget: Any, bar: Callable | None = None) -> list:
+def do_plan(
+    host: Host, folder: str, name: str, kind: str, budget: Any, size: Any, bar: Callable | None = None
+) -> list:
     import gradio as gr
 
     try:
-        req = PlanRequest(folder or "", (name or "").strip(), kind or "style", float(budget or 0) or None)
+        minutes, side = float(budget or 0) or None, int(size or 0) or None
+        req = PlanRequest(folder or "", (name or "").strip(), kind or "style", minutes, size=side)
         return [
             *shown(work.plan(host, req, bar=bar)),
             message_html("Plan ready: change what you like, then Run.", "good"),

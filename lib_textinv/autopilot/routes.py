@@ -28,7 +28,10 @@ class AutopilotRequest(Model):
     )
     kind: str = Field("style", pattern=KIND_PATTERN, description="style or subject")
     budget_minutes: float | None = Field(None, ge=0, le=10_000, description="shorten training to fit")
-    warmup: bool = Field(True, description="time one image at the sweep's settings for the estimates")
+    warmup: bool = Field(True, description="time one short image at the sweep's settings for the estimates")
+    size: int | None = Field(
+        None, ge=64, le=2048, description="training size, a multiple of 64 (default: the model's)"
+    )
     changes: dict[str, Any] | None = Field(None, description="plan values to change (see the plan's keys)")
     plan: dict[str, Any] | None = Field(None, description="a whole plan to run, as a plan answer gave it")
     run: bool = Field(False, description="start the run (a job) instead of answering the plan")
@@ -51,7 +54,7 @@ def _plan_of(host: Host, req: AutopilotRequest) -> Plan:
         if (given.folder, given.name) != (str(work.run_folder(host, req.folder, req.name).parent), req.name):
             raise ValueError("plan: its folder and name must be the request's")
         return work.edited(host, given, req.changes)
-    preq = PlanRequest(req.folder, req.name, req.kind, req.budget_minutes, req.warmup)
+    preq = PlanRequest(req.folder, req.name, req.kind, req.budget_minutes, req.warmup, req.size)
     return work.plan(host, preq, req.changes)
 
 

@@ -31,7 +31,7 @@ class AutopilotView:
     folder: Any
     name: Any
     kind: Any
-    budget: Any
+    budget: tuple[Any, Any]  # the time budget and the training size
     plan_button: Any
     resume: Any
     message: Any
@@ -60,11 +60,14 @@ def render_inputs(ctx: TabContext) -> tuple[Any, ...]:
         name = gr.Textbox(label="Embedding name", scale=2, elem_id=eid("autopilot-name"))
         kind = gr.Radio(list(KINDS), value="style", label="What it is", elem_id=eid("autopilot-kind"))
         budget = gr.Number(value=0, label="Time budget (minutes, 0 = none)", elem_id=eid("autopilot-budget"))
+        size = gr.Number(
+            value=0, precision=0, label="Training size (px, 0 = the model's)", elem_id=eid("autopilot-size")
+        )
     with gr.Row():
         plan_button = gr.Button("Plan", variant="primary", elem_id=eid("autopilot-plan-button"))
         resume = gr.Button("Resume", elem_id=eid("autopilot-resume"))
     message = gr.HTML(elem_id=eid("autopilot-message"))
-    return folder, name, kind, budget, plan_button, resume, message
+    return folder, name, kind, (budget, size), plan_button, resume, message
 
 
 def _field(ctx: TabContext, key: str) -> Any:
@@ -140,11 +143,11 @@ def wire(ctx: TabContext, view: AutopilotView) -> None:
 
     host, v = ctx.host, view
 
-    def on_plan(folder, name, kind, budget, progress=gr.Progress()):
-        return handlers.do_plan(host, folder, name, kind, budget, progress)
+    def on_plan(folder, name, kind, budget, size, progress=gr.Progress()):
+        return handlers.do_plan(host, folder, name, kind, budget, size, progress)
 
     plan_outputs = [v.state, v.plan_page, v.boxes, *v.fields, v.left_out, v.json_box, v.message]
-    v.plan_button.click(on_plan, inputs=[v.folder, v.name, v.kind, v.budget], outputs=plan_outputs)
+    v.plan_button.click(on_plan, inputs=[v.folder, v.name, v.kind, *v.budget], outputs=plan_outputs)
     run_outputs = [v.status, v.report, v.to_type, v.report_file]
     v.run.click(
         partial(handlers.do_run, host),
