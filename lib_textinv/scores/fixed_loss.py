@@ -7,8 +7,8 @@ one template prompt per sample — and the denoising loss of each checkpoint on 
 clean curve: it falls while the embedding learns and flattens when it has converged. The steps
 where it flattens are the ones worth generating images for.
 
-The model work goes through the host's ``LossHost`` (the bridge implements it with ``p_losses``
-under ``torch.no_grad``, docs/webui-contract.md §19 "Fixed-batch loss"). Same batch + same vectors →
+The model work goes through the host's ``LossHost`` (the bridge implements it with the same model
+calls as our trainer, under ``torch.no_grad``, docs/webui-contract.md §19 "Fixed-batch loss"). Same batch + same vectors →
 the same number, every time.
 """
 

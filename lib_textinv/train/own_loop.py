@@ -19,6 +19,7 @@ from lib_textinv.train.own_checkpoints import RunFiles, all_finite
 from lib_textinv.train.own_data import Item, Latents, batches, prompts_for, stratified_timesteps
 
 FIXED_BATCH_MAX = 8  # samples in the fixed batch: enough for a steady curve, cheap to evaluate
+MAX_SKIPPED = 25  # steps in a row the loss scaler may skip (inf gradients) before the run stops
 
 
 class StopReason(str, Enum):
@@ -68,6 +69,16 @@ class NonFinite(ArithmeticError):
     def __init__(self, what: str, step: int) -> None:
         super().__init__(f"the {what} became NaN or infinite at step {step}")
         self.what, self.step = what, step
+
+
+def loss_scaler(live: dict[str, Any]) -> Any:
+    """The webui trainer's loss scaling (modules/textual_inversion/textual_inversion.py:493, :555,
+    :564-565), on when the vectors live on a CUDA device: the model runs in half precision there
+    and the vectors' gradient would underflow. Elsewhere a scaler that does nothing."""
+    import torch
+
+    on_cuda = any(v.is_cuda for v in live.values())
+    return torch.cuda.amp.GradScaler(enabled=on_cuda)
 
 
 def rate_at(segments: list[Segment], step: int) -> float:
@@ -149,6 +160,8 @@ class Loop:
         self.saved_at: int | None = None
         per_epoch = max(1, len(items) // max(1, min(plan.batch_size, len(items))) // plan.gradient_step)
         self.steps_per_epoch = per_epoch
+        self.scaler = loss_scaler(live)
+        self.skipped = 0
 
     # -- one optimizer step -------------------------------------------------------------------
     def _batch_loss(self) -> float:
@@ -166,7 +179,7 @@ class Loop:
         value = float(loss.item())
         if not math.isfinite(value):
             raise NonFinite("loss", self.step + 1)
-        loss.backward()
+        self.scaler.scale(loss).backward()
         return value * p.gradient_step
 
     def _clip(self) -> None:
@@ -187,11 +200,18 @@ class Loop:
             group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
         losses = [self._batch_loss() for _ in range(self.plan.gradient_step)]
-        if not all_finite({k: v.grad for k, v in self.live.items() if v.grad is not None}):
+        self.scaler.unscale_(self.optimizer)
+        grads_ok = all_finite({k: v.grad for k, v in self.live.items() if v.grad is not None})
+        # Under the loss scaler (fp16 on a GPU) an inf gradient means "scale too high": the scaler
+        # skips that step and lowers the scale. Without it, or many times in a row, it is a NaN.
+        self.skipped = 0 if grads_ok else self.skipped + 1
+        if not grads_ok and (not self.scaler.is_enabled() or self.skipped > MAX_SKIPPED):
             raise NonFinite("gradient", self.step + 1)
-        self._clip()
+        if grads_ok:
+            self._clip()
         before = {k: v.detach().clone() for k, v in self.live.items()}
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         if not all_finite(self.live):
             for k, v in self.live.items():
                 v.data.copy_(before[k])

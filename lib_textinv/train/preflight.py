@@ -203,7 +203,7 @@ def check_model(host: Host, rep: PreflightReport) -> ModelFacts:
             "model",
             ERROR,
             f"{facts.name or 'the loaded model'} ({facts.family}) cannot be trained: {why}",
-            "load an SD1 or SD2 checkpoint for training; SDXL embeddings can still be used",
+            "choose our trainer (it trains SD1, SD2 and SDXL), or load an SD1 or SD2 checkpoint",
         )
     else:
         rep.add("model", OK, f"{facts.name} ({facts.family}) can be trained")

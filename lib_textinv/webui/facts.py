@@ -108,7 +108,7 @@ def model_facts(kind: str) -> ModelFacts:
     if kind == "forge":
         trainable, reason = False, FORGE_NO_TRAINING
     elif fam == "SDXL":
-        reason = "the webui cannot create or train SDXL embeddings (SD1 and SD2 only)"
+        reason = "the webui's own trainer handles SD1 and SD2 only (our trainer trains SDXL)"
     elif not trainable:
         reason = f"the webui cannot train embeddings for {fam} models (SD1 and SD2 only)"
     return ModelFacts(

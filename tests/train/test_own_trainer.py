@@ -143,3 +143,43 @@ def test_the_plot_shows_fixed_batch_loss_and_drift_per_part(tmp_path):
     from lib_textinv.train.run_files import checkpoint_step
 
     assert checkpoint_step(out.run_folder, 3) == 3  # ours stores step N in <name>-N
+
+
+class _HalfPrecisionScaler:
+    """What torch's GradScaler does on a GPU, on the CPU: a scale so high the first gradients are
+    inf, the step skipped, the scale lowered."""
+
+    def __init__(self) -> None:
+        self.factor, self.found_inf, self.skips = float("inf"), False, 0
+
+    def is_enabled(self) -> bool:
+        return True
+
+    def scale(self, loss):
+        return loss * self.factor
+
+    def unscale_(self, optimizer) -> None:
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        self.found_inf = not all(torch.isfinite(x).all() for x in grads)
+        for x in grads:
+            x.div_(self.factor)
+
+    def step(self, optimizer) -> None:
+        if self.found_inf:
+            self.skips += 1
+        else:
+            optimizer.step()
+
+    def update(self) -> None:
+        if self.found_inf:
+            self.factor = 1.0
+
+
+def test_a_loss_scaler_skipping_inf_steps_is_not_a_nan_stop(tmp_path, monkeypatch):
+    scaler = _HalfPrecisionScaler()
+    monkeypatch.setattr("lib_textinv.train.own_loop.loss_scaler", lambda live: scaler)
+    host, args = own_setup(tmp_path, steps=6, eval_every=0)
+    out = _run(host, args)
+    assert scaler.skips >= 1  # the first steps were skipped by the scaler …
+    assert out.status is RunStatus.FINISHED and out.steps_done == 6  # … and the run went on
+    assert torch.isfinite(load_embedding(out.final_file).vectors).all()
