@@ -27,7 +27,7 @@ from lib_textinv.embedding.recommend import recommend
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.progress import Progress
 from lib_textinv.train.preflight import estimate_bytes
-from lib_textinv.train.presets import DatasetFacts, ImageFacts, suggest_presets
+from lib_textinv.train.presets import TEMPLATES, DatasetFacts, ImageFacts, suggest_presets
 
 RUN_PREFIX = "textinv-autopilot-"
 PLAN_KEY = "autopilot-plan"
@@ -237,8 +237,25 @@ def _warmup(host: Host, plan: Plan, progress: Progress) -> dict[str, list]:
     return estimates.from_warmup(time.monotonic() - t0, params.steps, plan)
 
 
+def _follow(plan: Plan) -> None:
+    """Decisions that follow others the user changed, unless the user chose them too: the template
+    follows the kind and whether captions are made; the comparison prompts follow the kind."""
+    with_filewords, without = TEMPLATES[plan.kind]
+    if plan.reasons.get("template") != "chosen by you":
+        wanted = with_filewords if plan.captions != "none" else without
+        if plan.template != wanted:
+            plan.template = wanted
+            plan.reasons["template"] = f"{plan.kind}: {wanted}" + (
+                " (captions are made)" if plan.captions != "none" else " (no captions are made)"
+            )
+    defaults = [list(p) for p in PROMPTS.values()]
+    if plan.reasons.get("prompts") != "chosen by you" and plan.prompts in defaults:
+        plan.prompts = list(PROMPTS[plan.kind])
+
+
 def refresh(host: Host, plan: Plan) -> Plan:
     """Estimates, the budget's steps and the disk for ``plan`` as it now is (after edits too)."""
+    _follow(plan)
     if plan.reasons.get("steps") != "chosen by you":
         fit = estimates.fit_budget(plan)
         if fit is not None:

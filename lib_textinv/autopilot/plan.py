@@ -233,10 +233,8 @@ def apply_edits(plan: Plan, edits: dict[str, Any]) -> Plan:
         changes["prompts"] = [str(p).strip() for p in changes["prompts"] if str(p).strip()]
     if "seeds" in changes:
         changes["seeds"] = [int(s) for s in changes["seeds"]]
-    reasons = dict(plan.reasons)
-    for key, value in changes.items():
-        if getattr(plan, key) != value:
-            reasons[key] = "chosen by you"
+    reasons = dict(plan.reasons)  # a value given is the user's choice, even when it is the same
+    reasons.update(dict.fromkeys((k for k in changes if k != "images"), "chosen by you"))
     return dataclasses.replace(plan, **changes, reasons=reasons)
 
 

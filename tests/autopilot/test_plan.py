@@ -110,3 +110,12 @@ def test_a_plan_without_checkpoints_or_prompts_cannot_run(host, photos):
     bad = apply_edits(plan, {"steps": 10, "save_every": 50, "prompts": []})
     errors = " ".join(plan_errors(bad))
     assert "no checkpoint" in errors and "prompt" in errors
+
+
+def test_the_template_and_prompts_follow_captions_and_kind_unless_chosen(host, photos):
+    plan = make_plan(host, PlanRequest(str(photos), "mystyle"))
+    plain = refresh(host, apply_edits(plan, {"captions": "none", "kind": "subject"}))
+    assert plain.template == "subject.txt" and "no captions" in plain.reasons["template"]
+    assert plain.prompts == list(PROMPTS["subject"])
+    chosen = refresh(host, apply_edits(plan, {"captions": "none", "template": "style_filewords.txt"}))
+    assert chosen.template == "style_filewords.txt"
