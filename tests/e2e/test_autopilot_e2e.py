@@ -115,5 +115,7 @@ def test_stop_in_training_and_in_the_sweep_then_resume(client, named, tmp_path):
     assert result["stages"] == {**dict.fromkeys(ALL[:6], "kept"), **dict.fromkeys(ALL[6:], "done")}
     report = client.get(f"{URL}/report", params={"folder": str(folder), "name": named}).json()
     assert all(s["finished"] for s in report["stages"])
-    loaded = client.get("/sdapi/v1/embeddings").json()["loaded"]
-    assert loaded[named]["step"] == 60 and result["trigger"] in loaded
+    assert "step 60" in report["training"]["message"], report["training"]
+    steps = sorted(int(Path(p).stem.rsplit("-", 1)[1]) for p in report["training"]["checkpoints"])
+    assert steps[-1] == 60 and {10, 20, 30, 40, 50} <= set(steps)  # one run folder, continued
+    assert result["trigger"] in client.get("/sdapi/v1/embeddings").json()["loaded"]
