@@ -116,9 +116,9 @@ def render_run(ctx: TabContext) -> tuple[Any, ...]:
     status = gr.HTML(elem_id=eid("autopilot-status"))
     with gr.Row():
         to_type = gr.Textbox(
-            label="Type this in txt2img", interactive=False, scale=4, elem_id=eid("autopilot-text")
+            label="Text for txt2img", interactive=False, scale=4, elem_id=eid("autopilot-text")
         )
-        send = gr.Button("Send to txt2img", scale=1, elem_id=eid("autopilot-send"))
+        send = gr.Button("Send it to txt2img", scale=1, elem_id=eid("autopilot-send"))
         report_file = gr.Textbox(
             label="Report file", interactive=False, scale=3, elem_id=eid("autopilot-file")
         )

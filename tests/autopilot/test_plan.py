@@ -119,3 +119,15 @@ def test_the_template_and_prompts_follow_captions_and_kind_unless_chosen(host, p
     assert plain.prompts == list(PROMPTS["subject"])
     chosen = refresh(host, apply_edits(plan, {"captions": "none", "template": "style_filewords.txt"}))
     assert chosen.template == "style_filewords.txt"
+
+
+def test_the_same_picture_twice_is_left_out_and_can_be_taken_back(host, photos):
+    import shutil
+
+    shutil.copy(photos / "chelsea.jpg", photos / "chelsea-again.jpg")
+    plan = make_plan(host, PlanRequest(str(photos), "mystyle"))
+    again = next(i for i in plan.images if i.name == "chelsea.jpg")  # sorted after its copy
+    assert again.usable and again.excluded and "identical picture" in again.why
+    assert len(plan.kept) == 6
+    back = apply_edits(plan, {"images": {"chelsea.jpg": {"excluded": False}}})
+    assert len(back.kept) == 7
