@@ -31,7 +31,7 @@ from lib_textinv.train.preflight_own import (
 )
 from lib_textinv.train.preflight_report import ERROR, OK, WARNING, Check, Level, PreflightReport
 from lib_textinv.train.presets import DatasetFacts, is_folder, scan_dataset
-from lib_textinv.train.run_files import planned_checkpoint_steps, run_folder
+from lib_textinv.train.run_files import own_checkpoint_steps, planned_checkpoint_steps, run_folder
 
 logger = logging.getLogger(__name__)
 
@@ -348,10 +348,14 @@ def check_run_folder(
     """An earlier run of the same name and day: checkpoints it would overwrite, a CSV it appends to."""
     folder = run_folder(args.log_directory, args.embedding_name, now)
     rep.run_folder = str(folder)
+    planned = (own_checkpoint_steps if args.trainer == "own" else planned_checkpoint_steps)(
+        initial, final, args.save_embedding_every
+    )
     clashes = [
         p
-        for n in planned_checkpoint_steps(initial, final, args.save_embedding_every)
-        if (p := folder / "embeddings" / f"{args.embedding_name}-{n}.pt").exists()
+        for n in planned
+        for ext in (".pt", ".safetensors")
+        if (p := folder / "embeddings" / f"{args.embedding_name}-{n}{ext}").exists()
     ]
     if clashes:
         rep.add(

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib_textinv.kit import longwork
 from lib_textinv.kit.folder_guard import BadFolder
 from lib_textinv.kit.host import Host
 from lib_textinv.kit.longwork import Busy
 from lib_textinv.train.folders import checked_run_folder
-from lib_textinv.train.job import PreflightFailed, start_training
+from lib_textinv.train.job import JOB_KEY, PreflightFailed, start_training
 from lib_textinv.train.loss_csv import FILENAME, read_loss_csv
 from lib_textinv.train.params import TrainArgs
 from lib_textinv.train.preflight import PreflightReport, run_preflight
@@ -44,6 +45,8 @@ def add_routes(router: Any, host: Host) -> None:
         ok, why = host.feature("train")
         if not ok:
             raise HTTPException(status_code=503, detail=why)
+        if longwork.is_running(JOB_KEY):  # before the pre-flight: a running run's files would clash
+            raise HTTPException(status_code=409, detail="a training run is already going")
         args, rep = prepare(req)
         try:
             run = start_training(host, args, rep)

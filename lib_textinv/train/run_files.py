@@ -43,6 +43,13 @@ def planned_checkpoint_steps(initial_step: int, final_step: int, every: int) -> 
     return [n for n in range(initial_step + 2, final_step + 2) if n % every == 0]
 
 
+def own_checkpoint_steps(initial_step: int, final_step: int, every: int) -> list[int]:
+    """The N of ``<name>-<N>`` our trainer writes: after each step that is a multiple of
+    ``every``, and the step it ends at."""
+    steps = [n for n in range(initial_step + 1, final_step + 1) if every > 0 and n % every == 0]
+    return steps if final_step in steps or final_step <= initial_step else [*steps, final_step]
+
+
 def list_checkpoints(folder: str | os.PathLike, embedding_name: str) -> list[tuple[int, Path]]:
     """``(N, path)`` of ``<folder>/embeddings/<name>-<N>.pt``, sorted by N."""
     d = Path(folder) / "embeddings"

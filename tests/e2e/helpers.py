@@ -95,7 +95,10 @@ def create_embedding(client: httpx.Client, name: str, vectors: int = 1) -> dict:
 
 
 def train_request(name: str, dataset: Path, log_directory: str | None, steps: int = 20, **extra) -> dict:
+    """A training request; the webui's own trainer (its previews, its file names) unless ``extra``
+    says ``trainer="own"`` (tests/e2e/test_own_trainer_e2e.py covers ours)."""
     req = {
+        "trainer": "webui",
         "embedding": name,
         "dataset": str(dataset),
         "preset": "subject",

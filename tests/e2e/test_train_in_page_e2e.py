@@ -1,6 +1,7 @@
 """Create an embedding and train it from the tab inside the real webui page: the buttons are
-enabled once the model has loaded, Create makes the embedding usable at once, and Train runs the
-webui's trainer with the form's values and reports the checkpoints it saved."""
+enabled once the model has loaded, Create makes the embedding usable at once, and Train runs our
+trainer (the default) with the form's values, reports the checkpoints it saved and plots the
+fixed-batch loss beside the per-step loss."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def test_create_then_train_in_the_page(client, webui_url, status, tmp_path):
             saved = sorted(p.name for p in (Path(run_folder) / "embeddings").glob("*.pt"))
             assert saved == [f"{name}-10.pt", f"{name}-5.pt"], saved
             assert root.locator("#textinv-train-plot svg").count() == 1
+            assert "fixed-batch loss" in tab.html("textinv-train-plot").inner_html()
             tab.screenshot("webui-train")
             assert not tab.our_errors(), tab.errors
     finally:

@@ -73,3 +73,17 @@ def test_embedding_made_on_another_model_is_a_warning(tmp_path):
     rep = run_preflight(host, args, now=NOW)
     assert rep.ok and "base-model" in _keys(rep, "warning")
     assert "other-model" in " ".join(c.title for c in rep.warnings)
+
+
+def test_collisions_follow_our_trainers_checkpoint_names(tmp_path):
+    from lib_textinv.train.run_files import own_checkpoint_steps, planned_checkpoint_steps
+
+    assert own_checkpoint_steps(0, 12, 5) == [5, 10, 12]
+    assert own_checkpoint_steps(5, 10, 5) == [10]
+    assert planned_checkpoint_steps(0, 12, 5) == [5, 10]  # the webui's -N stores step N-1
+    host, args = own_setup(tmp_path, steps=12, save_embedding_every=5, resume=False)
+    folder = tmp_path / "logs" / "2026-11-25" / "toy" / "embeddings"
+    folder.mkdir(parents=True)
+    (folder / "toy-12.pt").write_bytes(b"x")  # ours would write -12 at its last step
+    rep = run_preflight(host, args, now=NOW)
+    assert "collision" in _keys(rep, "error")
