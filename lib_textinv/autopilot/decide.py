@@ -53,9 +53,10 @@ def crop_folder(plan: Plan) -> Path:
     return Path(plan.run_folder) / f"{plan.width}x{plan.height}"
 
 
-def model_key(host: Host) -> str:
+def model_key(host: Host, plan: Plan) -> str:
+    """What measured rates are kept under: the model and the training size."""
     facts = host.model_facts()
-    return facts.short_hash or facts.name or facts.family
+    return f"{facts.short_hash or facts.name or facts.family}@{plan.width}x{plan.height}"
 
 
 def _images(scan: ScanReport, proposals: list[Proposal]) -> list[ImageDecision]:
@@ -301,7 +302,7 @@ def make_plan(host: Host, req: PlanRequest, progress: Progress | None = None) ->
     _trainer(host, plan)
     _comparison(host, plan)
     _check_name(host, plan)
-    rates = estimates.load_rates(host.state_file(estimates.RATES_FILE), model_key(host))
+    rates = estimates.load_rates(host.state_file(estimates.RATES_FILE), model_key(host, plan))
     model_rates_known = all(s in rates for s in ("train", "prescore", "sweep"))
     warm = _warmup(host, plan, progress) if req.warmup and not model_rates_known else {}
     plan.rates = {**warm, **rates, **measured}

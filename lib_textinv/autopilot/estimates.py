@@ -156,7 +156,8 @@ def load_rates(path: str | None, model: str) -> dict[str, list[Any]]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         rates = data.get(model, {})
-        return {s: [float(r), "measured in the last autopilot run with this model"] for s, r in rates.items()}
+        how = "measured in the last autopilot run with this model and size"
+        return {s: [float(r), how] for s, r in rates.items()}
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
 

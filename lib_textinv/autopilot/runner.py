@@ -149,7 +149,7 @@ def _finish(host: Host, ctx: Context, seconds: dict[str, float]) -> dict:
     """Keep the measured rates for the next plan; write the report of what there is."""
     n = estimates.units(ctx.plan)
     rates = {s: t / n[s] for s, t in seconds.items() if t > 0 and n.get(s)}
-    estimates.save_rates(host.state_file(estimates.RATES_FILE), model_key(host), rates)
+    estimates.save_rates(host.state_file(estimates.RATES_FILE), model_key(host, ctx.plan), rates)
     return report.write(ctx.plan, ctx.state)
 
 

@@ -44,14 +44,26 @@ def prescore_inputs(ctx: Context) -> Any:
     return {"train": ctx.output_fp("train"), "size": [p.width, p.height], "candidates": p.candidates}
 
 
+def spread(steps: list[int], n: int) -> list[int]:
+    """``n`` of ``steps`` (sorted) spread evenly, the first and the last kept."""
+    if len(steps) <= n:
+        return list(steps)
+    return sorted({steps[round(j * (len(steps) - 1) / max(1, n - 1))] for j in range(n)})
+
+
 def pick(steps: list[int], flat: list[int], n: int) -> tuple[list[int], str]:
-    """The candidate steps: where the fixed-batch loss flattened, at most ``n`` (spread evenly,
-    the last kept); without a loss curve, ``n`` spread evenly up to the last checkpoint."""
-    pool, why = sorted(flat), "where the fixed-batch loss has flattened (Scores' pre-selection)"
-    if not pool:
-        pool, why = sorted(steps), "spread over the run (no fixed-batch loss to pre-select by)"
-    if len(pool) > n:
-        pool = sorted({pool[round(j * (len(pool) - 1) / max(1, n - 1))] for j in range(n)})
+    """The candidate steps: where the fixed-batch loss flattened (at most ``n``, spread evenly);
+    when that is fewer than ``n`` checkpoints, the others spread over the run, so the images
+    still show a choice; without a loss curve, ``n`` spread evenly up to the last checkpoint."""
+    flat, steps = sorted(flat), sorted(steps)
+    if not flat:
+        return spread(steps, n), "spread over the run (no fixed-batch loss to pre-select by)"
+    pool = spread(flat, n)
+    why = "where the fixed-batch loss has flattened (Scores' pre-selection)"
+    if len(pool) < min(n, len(steps)):
+        rest = spread([s for s in steps if s not in pool], n - len(pool))
+        why += f"; {', '.join(map(str, rest))} from earlier in the run, to compare against"
+        pool = sorted({*pool, *rest})
     return pool, why
 
 

@@ -131,3 +131,20 @@ def test_the_same_picture_twice_is_left_out_and_can_be_taken_back(host, photos):
     assert len(plan.kept) == 6
     back = apply_edits(plan, {"images": {"chelsea.jpg": {"excluded": False}}})
     assert len(back.kept) == 7
+
+
+@pytest.mark.parametrize(
+    "steps, flat, n, expected",
+    [
+        ([50, 100, 150, 200, 250, 300], [150, 200, 250, 300], 4, [150, 200, 250, 300]),
+        ([50, 100, 150, 200, 250, 300], [300], 4, [50, 150, 250, 300]),  # one flat step: others added
+        ([50, 100, 150, 200, 250, 300], [], 3, [50, 150, 300]),
+        ([5, 10, 15, 20, 25, 30, 35, 40], [10, 15, 20, 25, 30, 35, 40], 4, [10, 20, 30, 40]),
+        ([5, 10], [10], 4, [5, 10]),
+    ],
+)
+def test_candidate_steps(steps, flat, n, expected):
+    from lib_textinv.autopilot.stages_judge import pick
+
+    picked, why = pick(steps, flat, n)
+    assert picked == expected and why

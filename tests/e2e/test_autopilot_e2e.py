@@ -119,3 +119,36 @@ def test_stop_in_training_and_in_the_sweep_then_resume(client, named, tmp_path):
     steps = sorted(int(Path(p).stem.rsplit("-", 1)[1]) for p in report["training"]["checkpoints"])
     assert steps[-1] == 60 and {10, 20, 30, 40, 50} <= set(steps)  # one run folder, continued
     assert result["trigger"] in client.get("/sdapi/v1/embeddings").json()["loaded"]
+
+
+@pytest.mark.browser
+def test_plan_change_a_value_run_and_report_in_the_webui_page(client, webui_url, named, tmp_path):
+    from tests.e2e.page import tab_in_webui
+
+    folder = pictures(tmp_path / "pictures")
+    with tab_in_webui(webui_url) as tab:
+        tab.section("Autopilot")
+        tab.textbox("textinv-autopilot-folder").fill(str(folder))
+        tab.textbox("textinv-autopilot-name").fill(named)
+        tab.number("textinv-autopilot-size", SIZE)
+        tab.root.locator("#textinv-autopilot-plan-button").click()
+        plan = tab.root.locator(".textinv-autopilot-plan")
+        plan.wait_for(timeout=300_000)
+        assert plan.get_attribute("data-errors") == "0" and "notes.jpg" in plan.inner_text()
+        tab.number("textinv-autopilot-vectors", 3)  # the one value changed
+        tab.screenshot("autopilot-webui-plan")
+        tab.root.locator("#textinv-autopilot-run").click()
+        tab.root.locator('#textinv-autopilot-status [data-status="done"]').wait_for(
+            timeout=RUN_SECONDS * 1000
+        )
+        report = tab.root.locator(".tia-report")
+        report.wait_for()
+        text = tab.wait_textarea("textinv-autopilot-text", "v.length > 0")
+        TRIGGERS.append(text.rsplit(", ", 1)[-1])
+        assert "Rule:" in report.inner_text() and text.endswith(TRIGGERS[-1])
+        tab.screenshot("autopilot-webui-report")
+        tab.root.locator("#textinv-autopilot-send").click()
+        tab.page.locator("#txt2img_prompt textarea").wait_for(state="visible", timeout=30_000)
+        assert tab.page.locator("#txt2img_prompt textarea").input_value() == text
+        assert tab.our_errors() == []
+    assert client.get("/sdapi/v1/embeddings").json()["loaded"][named]["vectors"] == 3
