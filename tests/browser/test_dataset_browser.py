@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.badfiles import make_corpus
+from tests.browser.conftest import open_section
 from tests.photos import write_photos
 
 
@@ -10,6 +11,7 @@ def test_scan_shows_every_file_with_its_problem(page, tmp_path, screenshot):
     folder = tmp_path / "mixed"
     make_corpus(folder)
     write_photos(folder, ["chelsea", "rocket"])
+    open_section(page, "Dataset")  # Autopilot is the first section
     page.locator("#textinv-dataset-folder textarea").fill(str(folder))
     page.locator("#textinv-dataset-scan").click()
     summary = page.locator("#textinv-dataset-summary .textinv-summary")
@@ -41,6 +43,7 @@ def test_scan_shows_every_file_with_its_problem(page, tmp_path, screenshot):
 
 
 def test_bad_folder_message(page, tmp_path):
+    open_section(page, "Dataset")
     page.locator("#textinv-dataset-folder textarea").fill(str(tmp_path / "missing"))
     page.locator("#textinv-dataset-scan").click()
     page.locator("#textinv-dataset-summary").get_by_text("folder not found").wait_for(timeout=30_000)

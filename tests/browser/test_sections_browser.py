@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.conftest import open_section
 
-SECTIONS = ["Dataset", "Crop", "Captions", "Embedding", "Train", "Compare"]
+SECTIONS = ["Autopilot", "Dataset", "Crop", "Captions", "Embedding", "Train", "Compare"]
 
 
 def test_sections_are_in_workflow_order(page):
