@@ -24,7 +24,7 @@ from lib_textinv.compare.sweep_record import read_record
 from lib_textinv.compare.sweep_run import plan_checkpoints, run_sweep
 from lib_textinv.kit.host import Unavailable
 from lib_textinv.kit.progress import Cancelled
-from lib_textinv.kit.token_prefix import check_trigger
+from lib_textinv.kit.token_prefix import check_trigger, suggest
 from lib_textinv.scores.fixed_loss import FixedBatchSpec, FixedLossResult, LossPoint
 from lib_textinv.scores.scoring import prescore, score
 from lib_textinv.train.run_files import list_checkpoints
@@ -208,14 +208,16 @@ def trigger_for(ctx: Context, step: int) -> tuple[str, str]:
     check = check_trigger(wanted, sorted(names))
     if not check.clashes and wanted not in names:
         return wanted, f"{wanted}: clashes with no loaded embedding"
-    if check.suggestion is None:
+    free = suggest(wanted, sorted(names))  # a near name that is neither taken nor a token prefix
+    if free is None:
         raise AutopilotError(
             "promote", f"no trigger near {wanted!r} is free: give one in the plan", Failure.REFUSED
         )
-    return (
-        check.suggestion,
-        f"{wanted} would clash ({check.warning or 'the name is taken'}), so {check.suggestion}",
-    )
+    if check.clashes:
+        why = f"the tokens of {wanted} and of the loaded {check.clashes[0].other} begin one another"
+    else:
+        why = f"an embedding {wanted} already exists"
+    return free, f"{free}: {why}, so a near name that clashes with nothing"
 
 
 def promote_run(ctx: Context) -> dict:

@@ -149,3 +149,22 @@ def test_a_run_folder_elsewhere_is_refused(host, photos, tmp_path):
     plan.run_folder = str(tmp_path / "elsewhere")
     with pytest.raises(AutopilotError, match="run_folder"):
         runner.run_plan(host, plan)
+
+
+def test_a_taken_trigger_is_never_overwritten(host, photos):
+    import torch
+
+    from tests.embfiles import write_pt
+
+    theirs = write_pt(host.root / "embeddings" / "charcoal.pt", torch.ones(1, 32), name="charcoal", step=3)
+    before = theirs.read_bytes()
+    out = runner.run_plan(host, short_plan(host, photos, trigger="charcoal"))
+    promoted = out.report["promoted"]
+    assert promoted["token"] != "charcoal" and "already exists" in promoted["trigger_reason"]
+    assert theirs.read_bytes() == before
+
+
+def test_a_free_trigger_of_the_users_is_used_as_it_is(host, photos):
+    out = runner.run_plan(host, short_plan(host, photos, trigger="inkwash"))
+    assert out.report["promoted"]["token"] == "inkwash"
+    assert out.report["txt2img"]["prompt"] == "drawing of a cat, inkwash"
