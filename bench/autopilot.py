@@ -112,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=0, help="training size in px (0: the model's native size)")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--save-every", type=int, default=25)
+    ap.add_argument("--captions", choices=("blip", "none"), default="blip", help="caption with BLIP or not")
     ap.add_argument("--out", help="write the numbers as JSON here")
     args = ap.parse_args(argv)
     if not args.smoke and not args.url:
         ap.error("give --url of a running webui, or --smoke")
-    changes = {"steps": args.steps, "save_every": args.save_every}
+    changes = {"steps": args.steps, "save_every": args.save_every, "captions": args.captions}
     with tempfile.TemporaryDirectory(prefix="textinv-bench-autopilot-") as tmp:
         folder = make_folder(Path(tmp))
         if args.smoke:
