@@ -15,7 +15,6 @@ from lib_textinv.autopilot.plan import Plan, plan_errors
 from lib_textinv.autopilot.report_html import render_body
 from lib_textinv.autopilot.view import boxed_thumbnails, message_html, plan_html, status_html
 from lib_textinv.kit import longwork
-from lib_textinv.kit.folder_guard import Forbidden
 from lib_textinv.kit.host import Host, Unavailable
 from lib_textinv.kit.jobs import Job
 from lib_textinv.kit.progress import Cancelled
@@ -33,7 +32,9 @@ FIELDS = (
     "prompts",
     "seeds",
 )
-REFUSED = (ValueError, AutopilotError, Forbidden, Unavailable, longwork.Busy, Cancelled)
+# What ends a click with a message: a bad value or folder (ValueError; OSError, also Forbidden:
+# outside the allowed folders), a refused plan, the host unable, a run already going, a Stop.
+REFUSED = (ValueError, OSError, AutopilotError, Unavailable, longwork.Busy, Cancelled)
 WATCH_SECONDS = 1.0
 
 
