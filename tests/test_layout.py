@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "lib_textinv"
-STEPS = ("dataset", "crop", "captions", "embedding", "train", "compare", "scores")
+STEPS = ("dataset", "crop", "captions", "embedding", "train", "compare", "scores", "autopilot")
 TOP = ("tab", "routes", "standalone", "__main__", "webui")
 MAX_FUNCTION_LINES = 80
 

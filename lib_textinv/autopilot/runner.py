@@ -24,7 +24,7 @@ from lib_textinv.dataset.work import checked_source
 from lib_textinv.kit import longwork
 from lib_textinv.kit.files import atomic_write_text
 from lib_textinv.kit.host import Host
-from lib_textinv.kit.jobs import JOBS, Job
+from lib_textinv.kit.jobs import Job
 from lib_textinv.kit.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -158,8 +158,10 @@ def start(host: Host, plan: Plan) -> Job:
     plan that cannot run is refused before any job starts."""
     checked_plan(host, plan)
     title = f"Autopilot: {plan.name}"
-    # Not through host.run_job: the stages take the queue themselves (see the module).
-    return JOBS.start(title, lambda p: run_plan(host, plan, p).to_dict(), runner=None, key=AUTOPILOT_KEY)
+    # Not in the host's queue: the stages take it themselves (see the module).
+    return longwork.start(
+        host, AUTOPILOT_KEY, title, lambda p: run_plan(host, plan, p).to_dict(), queued=False
+    )
 
 
 def stop(host: Host) -> str:

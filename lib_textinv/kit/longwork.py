@@ -19,9 +19,11 @@ WATCH_SECONDS = 0.5  # how often a watching section refreshes its status while a
 __all__ = ["Busy", "is_running", "run", "start", "stop", "watch"]
 
 
-def start(host: Host, key: str, title: str, fn: Callable[[Progress], Any]) -> Job:
-    """Start ``fn`` as a job (refused with ``Busy`` while one of the same ``key`` is active)."""
-    return JOBS.start(title, fn, runner=host.run_job, key=key)
+def start(host: Host, key: str, title: str, fn: Callable[[Progress], Any], queued: bool = True) -> Job:
+    """Start ``fn`` as a job (refused with ``Busy`` while one of the same ``key`` is active).
+    ``queued=False``: a job made of other jobs (the autopilot) runs outside the host's queue, whose
+    lock is not reentrant; each of its steps takes the queue itself."""
+    return JOBS.start(title, fn, runner=host.run_job if queued else None, key=key)
 
 
 def watch(job: Job, every: float = WATCH_SECONDS) -> Iterator[Job]:
