@@ -184,7 +184,10 @@ def _outcome(
             f"; the last good step is in {Path(last).name}" if last else ""
         )
     elif last:
-        message += f"; the last checkpoint is {Path(last).name}"
+        # Ours never writes embeddings/: the user picks a checkpoint to promote (Compare).
+        message += (
+            f"; the last checkpoint is {Path(last).name} (Compare them, then Promote one to prompt with it)"
+        )
     return TrainOutcome(
         status, message, result.step, plan.end_step, error, str(folder), result.checkpoints, last,
         last is not None,
