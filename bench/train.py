@@ -115,8 +115,8 @@ def main() -> int:
             print(f"ratio ours/webui's steps per second: {rates['own'] / rates['webui']:.2f}")
         if args.flat_steps:
             create(c, f"{name}flat")
-            _took, res = train(c, f"{name}flat", data, log, "own", args.flat_steps, args.batch, stop_when_flat=True,
-                               eval_every=25)  # fmt: skip
+            flat = {"stop_when_flat": True, "eval_every": 25}
+            _took, res = train(c, f"{name}flat", data, log, "own", args.flat_steps, args.batch, **flat)
             saved = args.flat_steps - int(res["steps_done"])
             print(f"stop when flat: stopped at step {res['steps_done']} of {args.flat_steps} "
                   f"({res['stop_reason']}): {saved} steps saved")  # fmt: skip

@@ -8,8 +8,8 @@ clean curve: it falls while the embedding learns and flattens when it has conver
 where it flattens are the ones worth generating images for.
 
 The model work goes through the host's ``LossHost`` (the bridge implements it with the same model
-calls as our trainer, under ``torch.no_grad``, docs/webui-contract.md §19 "Fixed-batch loss"). Same batch + same vectors →
-the same number, every time.
+calls as our trainer, under ``torch.no_grad``, docs/webui-contract.md §19 "Fixed-batch loss").
+Same batch + same vectors → the same number, every time.
 """
 
 from __future__ import annotations
