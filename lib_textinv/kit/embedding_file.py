@@ -234,9 +234,21 @@ def vectors_digest(parts: dict[str, Any]) -> str:
     return h.hexdigest()[:16]
 
 
+def webui_checksum(vec: Any) -> str:
+    """The webui's ``Embedding.checksum()`` (modules/textual_inversion/textual_inversion.py:73-84):
+    4 hex digits of a hash of ``int(v * 100)`` over the vectors, which tags its ``.optim`` files."""
+    import torch
+
+    r = 0
+    for v in (vec.detach().float().cpu().reshape(-1) * 100).to(torch.int64).tolist():  # int(): truncates
+        r = (r * 281 ^ v * 997) & 0xFFFFFFFF
+    return f"{r & 0xFFFF:04x}"
+
+
 def write_optimizer_state(path: str | os.PathLike, parts: dict[str, Any], state: dict) -> Path:
     """``<embedding file>.optim`` next to it, as the webui keeps it (its ``Embedding.save``), tagged
-    with the digest of the vectors it was saved with."""
+    with the digest of the vectors it was saved with, and for SD1/SD2 also with the webui's own
+    checksum, so the webui's trainer resumes from it too (both optimizers are AdamW on one tensor)."""
     import io
 
     import torch
@@ -245,7 +257,10 @@ def write_optimizer_state(path: str | os.PathLike, parts: dict[str, Any], state:
 
     out = Path(f"{os.fspath(path)}.optim")
     buf = io.BytesIO()
-    torch.save({"textinv_digest": vectors_digest(parts), "optimizer_state_dict": state}, buf)
+    tags: dict[str, Any] = {"textinv_digest": vectors_digest(parts)}
+    if set(parts) == {"*"}:
+        tags["hash"] = webui_checksum(parts["*"])
+    torch.save({**tags, "optimizer_state_dict": state}, buf)
     atomic_write_bytes(out, buf.getvalue())
     return out
 
@@ -262,7 +277,16 @@ def read_optimizer_state(path: str | os.PathLike, parts: dict[str, Any]) -> dict
         data = torch.load(str(sidecar), map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - any unreadable sidecar only means "start a fresh optimizer"
         return None
-    if not isinstance(data, dict) or data.get("textinv_digest") != vectors_digest(parts):
+    if not isinstance(data, dict):
+        return None
+    ours = data.get("textinv_digest") == vectors_digest(parts)
+    # One the webui's trainer saved: tagged with its checksum only (textinv_digest absent).
+    theirs = (
+        "textinv_digest" not in data
+        and set(parts) == {"*"}
+        and data.get("hash") == webui_checksum(parts["*"])
+    )
+    if not (ours or theirs):
         return None
     state = data.get("optimizer_state_dict")
     return state if isinstance(state, dict) else None

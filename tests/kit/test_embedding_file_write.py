@@ -82,3 +82,30 @@ def test_optimizer_state_only_for_its_vectors(tmp_path):
     assert state is not None and state["state"][0]["step"] == 1
     assert read_optimizer_state(path, {"*": parts["*"] + 1}) is None
     assert read_optimizer_state(tmp_path / "missing.pt", parts) is None
+
+
+def test_webui_checksum_is_the_webuis():
+    # The value webui 1.10.1's own Embedding.checksum() gives for these vectors (checked against the
+    # real modules/textual_inversion/textual_inversion.py:73-84).
+    from lib_textinv.kit.embedding_file import webui_checksum
+
+    vec = torch.randn(2, 768, generator=torch.Generator().manual_seed(7)) * 0.3
+    assert webui_checksum(vec) == "6bec"
+
+
+def test_an_optimizer_state_the_webuis_trainer_saved_is_read_and_ours_carries_its_tag(tmp_path):
+    from lib_textinv.kit.embedding_file import webui_checksum
+
+    vec = torch.randn(2, 768, generator=torch.Generator().manual_seed(7)) * 0.3
+    path = write_embedding(tmp_path / "w.pt", {"*": vec}, name="w", step=40)
+    p = torch.nn.Parameter(vec.clone())
+    opt = torch.optim.AdamW([p], lr=0.1)
+    p.sum().backward()
+    opt.step()
+    # the webui's Embedding.save: {"hash": checksum(), "optimizer_state_dict": ...}
+    torch.save({"hash": webui_checksum(vec), "optimizer_state_dict": opt.state_dict()}, f"{path}.optim")
+    assert read_optimizer_state(path, {"*": vec}) is not None
+    assert read_optimizer_state(path, {"*": vec + 1}) is None
+    write_optimizer_state(path, {"*": vec}, opt.state_dict())
+    saved = torch.load(f"{path}.optim", weights_only=True)
+    assert saved["hash"] == "6bec"  # the webui's trainer resumes from ours too
