@@ -16,6 +16,7 @@ from lib_textinv.kit.jobs import Job, JobStatus
 from lib_textinv.kit.progress import Cancelled
 from lib_textinv.train.job import PreflightFailed, outcome_of, start_training
 from lib_textinv.train.outcome import RunStatus
+from lib_textinv.train.own_checkpoints import newest_checkpoint
 from lib_textinv.train.params import TrainArgs, host_default
 from lib_textinv.train.preflight import run_preflight
 from lib_textinv.train.run_files import list_checkpoints
@@ -58,12 +59,15 @@ def _result(ctx: Context, folder: Path, message: str) -> dict:
 
 
 def _already_trained(ctx: Context) -> dict | None:
-    """The embedding reached max steps in an earlier attempt (stopped after its last step)."""
+    """The embedding reached max steps in an earlier attempt (stopped after its last step): the
+    webui's trainer saves the step into the embedding, ours into its newest checkpoint."""
     emb = next((e for e in ctx.host.embeddings() if e.name == ctx.plan.name), None)
     folder = _newest_run(ctx)
-    if emb is None or emb.step is None or emb.step < ctx.plan.steps or folder is None:
+    newest = newest_checkpoint(log_dir(ctx), ctx.plan.name)
+    step = max((emb.step or 0) if emb else 0, newest[0] if newest else 0)
+    if emb is None or step < ctx.plan.steps or folder is None:
         return None
-    return _result(ctx, folder, f"already trained to step {emb.step}")
+    return _result(ctx, folder, f"already trained to step {step}")
 
 
 def _wait(ctx: Context, job: Job) -> None:

@@ -168,3 +168,28 @@ def test_a_free_trigger_of_the_users_is_used_as_it_is(host, photos):
     out = runner.run_plan(host, short_plan(host, photos, trigger="inkwash"))
     assert out.report["promoted"]["token"] == "inkwash"
     assert out.report["txt2img"]["prompt"] == "drawing of a cat, inkwash"
+
+
+def test_training_our_trainer_finished_is_not_redone(host, photos):
+    """Our trainer keeps its step in its checkpoints, not in the embedding: a resume after its last
+    step (stopped before the stage was recorded) takes the run as trained instead of refusing it."""
+    import torch
+
+    from lib_textinv.autopilot import stages_train
+    from lib_textinv.autopilot.context import Context
+    from lib_textinv.kit.embedding_file import write_embedding
+
+    plan = short_plan(host, photos)
+    runner.run_plan(host, plan)  # the whole run: the embedding exists, its training folder too
+    ctx = Context(host, plan, load_state(plan.run_folder))
+    folder = stages_train._newest_run(ctx)
+    assert folder is not None
+    host.db["mystyle"]["step"] = 0  # as after our trainer: the embedding keeps its step …
+    for p in (folder / "embeddings").iterdir():
+        p.unlink()
+    assert stages_train._already_trained(ctx) is None
+    # … and its last checkpoint holds the last step
+    last = folder / "embeddings" / f"mystyle-{plan.steps}.pt"
+    write_embedding(last, {"*": torch.zeros(2, 768)}, name=last.stem, step=plan.steps)
+    done = stages_train._already_trained(ctx)
+    assert done is not None and f"step {plan.steps}" in done["message"]
