@@ -17,7 +17,7 @@ from lib_textinv.train.loss_csv import (
 )
 from lib_textinv.train.outcome import RunStatus, TrainOutcome
 from lib_textinv.train.own_checkpoints import FIXED_LOSS_CSV
-from lib_textinv.train.run_files import checkpoint_step, list_checkpoints
+from lib_textinv.train.run_files import checkpoint_step_offset, list_checkpoints
 
 _CLASS = {"ok": "textinv-good", "bad": "textinv-bad", "info": "textinv-info"}
 _LEVEL = {RunStatus.FINISHED: "ok", RunStatus.INTERRUPTED: "info", RunStatus.FAILED: "bad"}
@@ -57,7 +57,8 @@ def plot_for(folder: str | None, name: str, rows: list[LossRow] | None = None) -
     if not folder:
         return loss_chart([], title="Training loss")
     rows = last_run(rows if rows is not None else read_loss_csv(Path(folder) / FILENAME))
-    marks = [checkpoint_step(folder, n) for n, _p in list_checkpoints(folder, name)]
+    offset = checkpoint_step_offset(folder)
+    marks = [n + offset for n, _p in list_checkpoints(folder, name)]
     extra = fixed_series(read_fixed_loss(Path(folder) / FIXED_LOSS_CSV))
     return loss_chart(rows, title=f"Training loss — {name}", highlight_steps=marks, extra=extra)
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from lib_textinv.kit.embedding_file import file_suffix, write_embedding, write_optimizer_state
 from lib_textinv.kit.files import atomic_write_text
+from lib_textinv.train.loss_csv import COLUMNS, FILENAME
+from lib_textinv.train.run_files import list_checkpoints
 
 FIXED_LOSS_CSV = "textinv_fixed_loss.csv"
 
@@ -60,8 +62,7 @@ class RunFiles:
 
     def append_loss(self, step: int, epoch: int, epoch_step: int, loss: float, lr: float) -> None:
         """A row of the webui's ``textual_inversion_loss.csv`` (its columns, so the loss plot reads it)."""
-        self._append("textual_inversion_loss.csv", "step,epoch,epoch_step,loss,learn_rate",
-                     f"{step},{epoch},{epoch_step},{loss:.7f},{lr!r}")  # fmt: skip
+        self._append(FILENAME, ",".join(COLUMNS), f"{step},{epoch},{epoch_step},{loss:.7f},{lr!r}")
 
     def append_fixed(self, step: int, loss: float, norms: dict[str, float]) -> None:
         parts = sorted(norms)
@@ -88,22 +89,8 @@ class RunFiles:
 def newest_checkpoint(log_directory: str | os.PathLike, name: str) -> tuple[int, Path] | None:
     """The highest-step ``<name>-<N>`` checkpoint of any run of ``name`` under the log folder
     (``<log>/<date>/<name>/embeddings``), for "continue from the newest checkpoint"."""
-    import re
-
-    pattern = re.compile(rf"^{re.escape(name)}-(\d+)\.(pt|safetensors)$")
-    best: tuple[int, Path] | None = None
-    root = Path(log_directory)
-    if not root.is_dir():
-        return None
-    for emb_dir in root.glob(f"*/{glob_escape(name)}/embeddings"):
-        for p in emb_dir.iterdir():
-            m = pattern.match(p.name)
-            if m and p.is_file() and (best is None or int(m.group(1)) > best[0]):
-                best = (int(m.group(1)), p)
-    return best
-
-
-def glob_escape(text: str) -> str:
     import glob
 
-    return glob.escape(text)
+    root = Path(log_directory)
+    found = [c for run in root.glob(f"*/{glob.escape(name)}") for c in list_checkpoints(run, name)]
+    return max(found, default=None)

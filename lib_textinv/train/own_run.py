@@ -9,16 +9,17 @@ import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lib_textinv.kit.embedding_file import as_parts, load_embedding, read_optimizer_state
-from lib_textinv.kit.host import Host, TrainModel
+from lib_textinv.kit.host import Host, ModelFacts, TrainModel
 from lib_textinv.kit.progress import Progress
 from lib_textinv.kit.templates import read_template
 from lib_textinv.train.flatten import steps_saved
 from lib_textinv.train.lr_schedule import check_schedule
 from lib_textinv.train.outcome import RunStatus, TrainOutcome
 from lib_textinv.train.own_checkpoints import RunFiles, newest_checkpoint
-from lib_textinv.train.own_data import encode_all, load_items
+from lib_textinv.train.own_data import Item, Latents, encode_all, load_items
 from lib_textinv.train.own_loop import Loop, LoopPlan, LoopResult, StopReason
 from lib_textinv.train.params import TrainArgs
 from lib_textinv.train.run_files import ensure_run_folder
@@ -50,14 +51,17 @@ def find_start(host: Host, args: TrainArgs) -> Start:
     return start
 
 
-def loop_plan(host: Host, args: TrainArgs, start: int) -> LoopPlan:
+def template_path(host: Host, args: TrainArgs) -> str:
+    return host.templates().get(args.template_filename) or args.template_filename
+
+
+def loop_plan(args: TrainArgs, start: int, template: str) -> LoopPlan:
     lr = check_schedule(args.learn_rate, args.steps, start)
     clip = (
         check_schedule(args.clip_grad_value, args.steps, start, "clip value")
         if args.clip_grad_mode != "disabled"
         else None
     )
-    template = host.templates().get(args.template_filename) or args.template_filename
     return LoopPlan(
         token=args.embedding_name, start_step=start, end_step=lr.final_step, lr=lr.segments,
         batch_size=args.batch_size, gradient_step=args.gradient_step, clip_mode=args.clip_grad_mode,
@@ -70,10 +74,10 @@ def loop_plan(host: Host, args: TrainArgs, start: int) -> LoopPlan:
     )  # fmt: skip
 
 
-def settings_values(args: TrainArgs, plan: LoopPlan, n_images: int, n_vectors: int, host: Host) -> dict:
+def settings_values(
+    args: TrainArgs, plan: LoopPlan, n_images: int, n_vectors: int, facts: ModelFacts, template: str
+) -> dict:
     """The webui's settings-file keys (its saving_settings) plus ours."""
-    facts = host.model_facts()
-    template = host.templates().get(args.template_filename) or args.template_filename
     return {
         "embedding_name": args.embedding_name, "learn_rate": args.learn_rate, "batch_size": args.batch_size,
         "gradient_step": args.gradient_step, "data_root": args.data_root, "log_directory": args.log_directory,
@@ -104,7 +108,8 @@ def run_own_training(
     start = find_start(host, args)
     parts = as_parts(load_embedding(start.path).vectors)
     _check_parts(model, parts, start.path)
-    plan = loop_plan(host, args, start.step)
+    template = template_path(host, args)
+    plan = loop_plan(args, start.step, template)
     started = now()
     folder = ensure_run_folder(args.log_directory, args.embedding_name, started)
     if on_start:
@@ -121,7 +126,8 @@ def run_own_training(
         )
     latents = encode_all(model, images, progress)
     n_vectors = next(iter(parts.values())).shape[0]
-    files.write_settings(settings_values(args, plan, len(images), n_vectors, host), started)
+    values = settings_values(args, plan, len(images), n_vectors, facts, template)
+    files.write_settings(values, started)
     result = _train(model, plan, items, latents, parts, files, progress, start)
     return _outcome(result, plan, folder, model, n_vectors)
 
@@ -140,7 +146,16 @@ def _describe(widths: dict[str, int]) -> str:
     return ", ".join(f"{k} {w}" if k != "*" else f"{w} wide" for k, w in widths.items())
 
 
-def _train(model, plan, items, latents, parts, files, progress, start: Start) -> LoopResult:
+def _train(
+    model: TrainModel,
+    plan: LoopPlan,
+    items: list[Item],
+    latents: Latents,
+    parts: dict[str, Any],
+    files: RunFiles,
+    progress: Progress,
+    start: Start,
+) -> LoopResult:
     import torch
 
     with model.session(plan.token, parts) as live:

@@ -218,7 +218,7 @@ def check_model(host: Host, rep: PreflightReport) -> ModelFacts:
 
 
 def check_embedding(host: Host, args: TrainArgs, facts: ModelFacts, rep: PreflightReport) -> int:
-    """Embedding presence, width and step; returns the embedding's current step."""
+    """Embedding presence and width; returns the embedding's current step."""
     name = args.embedding_name
     emb = {e.name: e for e in host.embeddings()}.get(name)
     if not name:
@@ -250,17 +250,21 @@ def check_embedding(host: Host, args: TrainArgs, facts: ModelFacts, rep: Preflig
             f"{name} is {emb.width} wide but the loaded model expects {facts.embedding_width}",
             "create a new embedding for this model",
         )
+    return initial
+
+
+def check_steps(args: TrainArgs, initial: int, rep: PreflightReport) -> None:
+    """The webui's trainer starts from the embedding's stored step (ours: ``own_initial_step``)."""
     if initial >= args.steps:
         rep.add(
             "steps",
             ERROR,
-            f"{name} already has {initial} steps and max steps is {args.steps}: "
+            f"{args.embedding_name} already has {initial} steps and max steps is {args.steps}: "
             "the webui would return at once",
             f"max steps counts from zero: set it above {initial}",
         )
     elif initial:
         rep.add("resume", OK, f"continues from step {initial} (max steps {args.steps} includes them)")
-    return initial
 
 
 def check_schedules(args: TrainArgs, initial: int, rep: PreflightReport) -> int:
@@ -432,8 +436,9 @@ def run_preflight(
     initial = check_embedding(host, args, model, rep)
     if args.trainer == "own":
         check_own_options(args, rep)
-        rep.checks = [c for c in rep.checks if not (c.key == "steps" and c.level == ERROR)]
         initial = own_initial_step(host, args, rep) or initial
+    else:
+        check_steps(args, initial, rep)
     check_base_model(host, args, model, rep)
     rep.initial_step = initial
     final = check_schedules(args, initial, rep) if args.steps > initial else args.steps

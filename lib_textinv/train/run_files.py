@@ -95,7 +95,7 @@ def run_settings(run_folder: str | os.PathLike) -> dict:
     return {}
 
 
-def checkpoint_step(folder: str | os.PathLike, n: int) -> int:
-    """The step ``<name>-<n>`` holds: ``n`` from our trainer, ``n - 1`` from the webui's (it names
-    a file after the step it is about to start; docs/webui-contract.md §12)."""
-    return n if run_settings(folder).get("trainer") == "own" else n - 1
+def checkpoint_step_offset(folder: str | os.PathLike) -> int:
+    """What to add to the N of ``<name>-<N>`` for the step it holds: 0 from our trainer, -1 from
+    the webui's (it names a file after the step it is about to start; docs/webui-contract.md §12)."""
+    return 0 if run_settings(folder).get("trainer") == "own" else -1
